@@ -1,0 +1,217 @@
+"""Mastodon through Mastodon.py: limits from the instance, an Idempotency-Key on every post.
+
+The key is the event's idempotency key, so a repeated call with the same key
+inside the server's idempotency window (an hour on Mastodon) returns the
+status already created instead of a second one. Beyond that window, `lookup`
+reads the account's recent statuses.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import time
+import unicodedata
+from datetime import datetime, timedelta, timezone
+from functools import partial
+from typing import Any
+
+from channels.base import (
+    AuthError,
+    Channel,
+    ChannelError,
+    Limits,
+    NotConfigured,
+    Published,
+    RateLimited,
+    Rejected,
+    Unconfirmed,
+    secret,
+)
+from citecast.posts import Post
+
+CLOCK_SKEW = timedelta(minutes=10)
+_URL = re.compile(r"https?://[^\s<>\"]+")
+
+
+def status_length(text: str, url_weight: int = 23) -> int:
+    """Mastodon's count: grapheme clusters, every URL as `url_weight`, @user@domain as @user."""
+    import regex
+
+    text = _URL.sub("x" * url_weight, text)
+    text = re.sub(r"(?<![\w@])(@\w+)@[\w.-]+\w", r"\1", text)
+    return len(regex.findall(r"\X", text))
+
+
+class MastodonChannel(Channel):
+    name = "mastodon"
+    limits = Limits(max_length=500, count=status_length)
+    can_lookup = True
+
+    @classmethod
+    def from_options(cls, options: dict[str, Any]) -> "MastodonChannel":
+        base = options.get("api_base_url") or secret("MASTODON_API_BASE_URL")
+        if not base:
+            raise NotConfigured(
+                "Mastodon needs the instance: set [channels.mastodon] api_base_url = \"https://mastodon.social\" "
+                "or MASTODON_API_BASE_URL"
+            )
+        token = secret("MASTODON_ACCESS_TOKEN", options, "access_token_block")
+        if not token:
+            raise NotConfigured(
+                "Mastodon needs MASTODON_ACCESS_TOKEN, a token with write:statuses and read:statuses "
+                "(or a Prefect Secret block named in [channels.mastodon] access_token_block)"
+            )
+        channel = cls({**options, "api_base_url": str(base).rstrip("/")})
+        channel._token = token
+        channel._read_instance_limits()
+        return channel
+
+    # -- client --------------------------------------------------------------
+
+    def _api(self):
+        api = getattr(self, "_mastodon", None)
+        if api is None:
+            from mastodon import Mastodon
+
+            api = Mastodon(
+                access_token=self._token,
+                api_base_url=self.options["api_base_url"],
+                ratelimit_method="throw",
+                request_timeout=float(self.options.get("timeout", 30)),
+                version_check_mode="none",
+            )
+            self._mastodon = api
+        return api
+
+    def _read_instance_limits(self) -> None:
+        """Take max_characters and characters_reserved_per_url from the instance; keep 500/23 if it cannot say."""
+        from mastodon import MastodonError
+
+        api = self._api()
+        try:
+            try:
+                conf = api.instance_v2().configuration
+            except MastodonError:
+                conf = api.instance_v1().configuration
+            statuses = conf["statuses"]
+            max_chars = int(statuses["max_characters"])
+            per_url = int(statuses.get("characters_reserved_per_url", 23))
+        except (MastodonError, KeyError, TypeError, ValueError, AttributeError):
+            return
+        self.limits = Limits(max_length=max_chars, count=partial(status_length, url_weight=per_url))
+
+    # -- publish -------------------------------------------------------------
+
+    def publish(self, post: Post, key: str) -> Published:
+        if len(post.parts) != 1:
+            raise Rejected(f"Mastodon takes one post, got {len(post.parts)} parts")
+        api = self._api()
+        with self._errors("posting to Mastodon"):
+            status = api.status_post(
+                post.parts[0],
+                idempotency_key=key,
+                visibility=post.options.get("visibility") or None,
+                language=post.options.get("language") or None,
+            )
+        return Published(id=str(status["id"]), url=status.get("url") or status.get("uri"))
+
+    # -- lookup --------------------------------------------------------------
+
+    def lookup(self, post: Post, key: str, since: datetime) -> Published | None:
+        api = self._api()
+        after = _utc(since) - CLOCK_SKEW
+        want = _norm(post.parts[0])
+        with self._errors("looking up recent Mastodon statuses"):
+            me = api.me()
+            statuses = api.account_statuses(me["id"], limit=40, exclude_reblogs=True)
+        hits = []
+        for s in statuses:
+            created = s.get("created_at")
+            if isinstance(created, datetime) and _utc(created) < after:
+                continue
+            if _norm(_plain(s.get("content") or "")) == want:
+                hits.append((str(s["id"]).zfill(24), str(s["id"]), s.get("url") or s.get("uri")))
+        if not hits:
+            return None
+        _, sid, url = min(hits)
+        return Published(id=sid, url=url)
+
+    # -- errors --------------------------------------------------------------
+
+    def _errors(self, doing: str):
+        return _Translate(self, doing)
+
+
+class _Translate:
+    """Context manager: Mastodon.py exceptions -> the channel error tree."""
+
+    def __init__(self, channel: MastodonChannel, doing: str):
+        self.channel = channel
+        self.doing = doing
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc is None or isinstance(exc, ChannelError) or not isinstance(exc, Exception):
+            return False
+        err = _map(exc, self.doing, self.channel)
+        if err is None:
+            return False
+        token = getattr(self.channel, "_token", None)
+        if token:
+            err.args = tuple(str(a).replace(token, "***") for a in err.args)
+        raise err from None
+
+
+def _map(exc: Exception, doing: str, channel: MastodonChannel) -> ChannelError | None:
+    import mastodon as m
+    import requests
+
+    if isinstance(exc, m.MastodonRatelimitError):
+        reset = getattr(channel._api(), "ratelimit_reset", None)
+        wait = max(0.0, float(reset) - time.time()) if reset else None
+        return RateLimited(f"Mastodon rate limit while {doing}", retry_after=wait)
+    if isinstance(exc, m.MastodonUnauthorizedError):
+        return AuthError(f"Mastodon refused the token while {doing}: check MASTODON_ACCESS_TOKEN")
+    if isinstance(exc, m.MastodonNetworkError):
+        cause = exc.__context__
+        if isinstance(cause, requests.exceptions.ConnectTimeout) or (
+            isinstance(cause, requests.exceptions.ConnectionError)
+            and ("NewConnectionError" in repr(cause) or "NameResolutionError" in repr(cause))
+        ):
+            return RateLimited(f"could not reach Mastodon while {doing} (nothing was sent)", retry_after=None)
+        return Unconfirmed(
+            f"no answer from Mastodon while {doing} ({type(cause).__name__ if cause else 'network'}): "
+            "the post may exist; lookup decides"
+        )
+    if isinstance(exc, m.MastodonServerError):
+        return Unconfirmed(f"Mastodon server error while {doing} ({_detail(exc)}): the post may exist")
+    if isinstance(exc, m.MastodonAPIError):
+        status = exc.args[1] if len(exc.args) > 1 and isinstance(exc.args[1], int) else None
+        if status == 403:
+            return AuthError(f"Mastodon forbade {doing} ({_detail(exc)}): the token needs write:statuses")
+        return Rejected(f"Mastodon refused {doing} ({_detail(exc)})")
+    if isinstance(exc, m.MastodonError):
+        return Rejected(f"Mastodon client error while {doing}: {exc}")
+    return None
+
+
+def _detail(exc) -> str:
+    return " ".join(str(a) for a in exc.args[1:] if a)
+
+
+def _plain(content: str) -> str:
+    """A status's HTML as text: paragraphs and line breaks become whitespace, tags go."""
+    text = re.sub(r"<br\s*/?>|</p>\s*<p>", "\n", content)
+    text = re.sub(r"<[^>]+>", "", text)
+    return html.unescape(text)
+
+
+def _norm(text: str) -> str:
+    return " ".join(unicodedata.normalize("NFC", text).split())
+
+
+def _utc(dt: datetime) -> datetime:
+    return dt.replace(tzinfo=timezone.utc) if dt.tzinfo is None else dt.astimezone(timezone.utc)

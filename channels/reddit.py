@@ -1,0 +1,254 @@
+"""Reddit through praw: a self post with the canonical link in its markdown body.
+
+prawcore retries a request on a timeout, a dropped connection or a 5xx, POSTs
+included: against Reddit that can submit the same post twice. The adapter
+turns those retries off for its session, so an unknown outcome surfaces as
+`Unconfirmed` and is settled by `lookup` (the account's newest submissions).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from channels.base import (
+    AuthError,
+    Channel,
+    ChannelError,
+    Limits,
+    NotConfigured,
+    Published,
+    RateLimited,
+    Rejected,
+    Unconfirmed,
+    secret,
+)
+from citecast.posts import Post
+
+CREDENTIALS = ("REDDIT_CLIENT_ID", "REDDIT_CLIENT_SECRET", "REDDIT_USERNAME", "REDDIT_PASSWORD")
+CLOCK_SKEW = timedelta(minutes=10)
+_WAIT = re.compile(r"(\d+)\s*(milliseconds?|seconds?|minutes?|hours?)", re.I)
+
+
+def ratelimit_wait(message: str) -> float | None:
+    """Seconds to wait from a RATELIMIT message ("try again in 7 minutes")."""
+    m = _WAIT.search(message or "")
+    if not m:
+        return None
+    n, unit = int(m.group(1)), m.group(2).lower()
+    if unit.startswith("milli"):
+        return n / 1000
+    return float(n * {"s": 1, "m": 60, "h": 3600}[unit[0]])
+
+
+class RedditChannel(Channel):
+    name = "reddit"
+    limits = Limits(max_length=40_000, title_max=300, title_required=True)
+    can_lookup = True
+
+    @classmethod
+    def from_options(cls, options: dict[str, Any]) -> "RedditChannel":
+        creds = {}
+        for env in CREDENTIALS:
+            block = env[len("REDDIT_"):].lower() + "_block"
+            value = secret(env, options, block)
+            if not value:
+                raise NotConfigured(
+                    f"Reddit needs {env} (or a Prefect Secret block named in [channels.reddit] {block})"
+                )
+            creds[env] = value
+        channel = cls(options)
+        channel._creds = creds
+        return channel
+
+    # -- client --------------------------------------------------------------
+
+    def _reddit(self):
+        reddit = getattr(self, "_praw", None)
+        if reddit is not None:
+            return reddit
+        import praw
+        from prawcore import Requestor
+        from prawcore.sessions import RetryStrategy
+
+        timeout = float(self.options.get("timeout", 30))
+
+        class _Requestor(Requestor):
+            # prawcore passes its own 16 s to every call; ours wins.
+            def request(self, *args, timeout=None, **kwargs):
+                return super().request(*args, timeout=self.timeout, **kwargs)
+
+        c = self._creds
+        kwargs = {}
+        for opt in ("oauth_url", "reddit_url"):
+            if self.options.get(opt):
+                kwargs[opt] = self.options[opt]
+        reddit = praw.Reddit(
+            client_id=c["REDDIT_CLIENT_ID"],
+            client_secret=c["REDDIT_CLIENT_SECRET"],
+            username=c["REDDIT_USERNAME"],
+            password=c["REDDIT_PASSWORD"],
+            user_agent=self.options.get("user_agent") or f"citecast/0.1 (by u/{c['REDDIT_USERNAME']})",
+            check_for_updates=False,
+            # praw sleeps out a RATELIMIT this short and retries (safe: nothing was posted);
+            # a longer one comes back to us as RateLimited.
+            ratelimit_seconds=int(self.options.get("ratelimit_seconds", 5)),
+            requestor_class=_Requestor,
+            requestor_kwargs={"timeout": timeout},
+            **kwargs,
+        )
+        for core in (reddit._authorized_core, reddit._read_only_core):
+            if core is not None and hasattr(core, "_retry_strategy_class"):
+                core._retry_strategy_class = _no_retry_class(RetryStrategy)
+        self._praw = reddit
+        return reddit
+
+    def _web(self, permalink: str) -> str:
+        base = (self.options.get("web_url") or "https://www.reddit.com").rstrip("/")
+        return base + permalink
+
+    # -- publish -------------------------------------------------------------
+
+    def _subreddit(self, post: Post) -> str:
+        name = str(post.options.get("subreddit") or "").strip()
+        name = name.removeprefix("/").removeprefix("r/")
+        if not name:
+            raise Rejected("no subreddit: set `subreddit:` on the page or [channels.reddit] subreddit")
+        return name
+
+    def publish(self, post: Post, key: str) -> Published:
+        reddit = self._reddit()
+        sub = self._subreddit(post)
+        kind = post.options.get("kind", "self")
+        args: dict[str, Any] = {}
+        if post.options.get("flair_id"):
+            args["flair_id"] = str(post.options["flair_id"])
+        if post.options.get("flair_text"):
+            args["flair_text"] = str(post.options["flair_text"])
+        if kind == "link":
+            args["url"] = post.link
+        else:
+            args["selftext"] = "\n\n".join(post.parts)
+        with _translate(self, f"submitting to r/{sub}"):
+            submission = reddit.subreddit(sub).submit(post.title or "", **args)
+            sid = submission.id
+        return Published(id=sid, url=self._web(f"/r/{sub}/comments/{sid}/"))
+
+    # -- lookup --------------------------------------------------------------
+
+    def lookup(self, post: Post, key: str, since: datetime) -> Published | None:
+        reddit = self._reddit()
+        sub = self._subreddit(post).lower()
+        after = _utc(since) - CLOCK_SKEW
+        body = "\n\n".join(post.parts)
+        with _translate(self, "looking up recent submissions on Reddit"):
+            me = reddit.redditor(self._creds["REDDIT_USERNAME"])
+            found = []
+            for s in me.submissions.new(limit=int(self.options.get("lookup_limit", 25))):
+                if datetime.fromtimestamp(s.created_utc, timezone.utc) < after:
+                    continue
+                if str(s.subreddit).lower() != sub or s.title != (post.title or ""):
+                    continue
+                if post.options.get("kind", "self") == "link":
+                    same = s.url == post.link
+                else:
+                    same = " ".join((s.selftext or "").split()) == " ".join(body.split())
+                if same:
+                    found.append((s.created_utc, s.id, s.permalink))
+        if not found:
+            return None
+        _, sid, permalink = min(found)  # the first one, should there be two
+        return Published(id=sid, url=self._web(permalink))
+
+
+def _no_retry_class(base):
+    """A prawcore retry strategy that never retries and never sleeps."""
+
+    class NoRetry(base):
+        def _sleep_seconds(self):
+            return None
+
+        def consume_available_retry(self):
+            return self
+
+        def should_retry_on_failure(self):
+            return False
+
+    return NoRetry
+
+
+class _translate:
+    """Context manager: praw/prawcore exceptions -> the channel error tree."""
+
+    def __init__(self, channel: RedditChannel, doing: str):
+        self.doing = doing
+        self.secrets = [v for v in getattr(channel, "_creds", {}).values() if v]
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc is None or isinstance(exc, ChannelError) or not isinstance(exc, Exception):
+            return False
+        err = _map(exc, self.doing)
+        if err is None:
+            return False
+        for s in self.secrets:
+            err.args = tuple(str(a).replace(s, "***") for a in err.args)
+        raise err from None
+
+
+def _map(exc: Exception, doing: str) -> ChannelError | None:
+    import praw.exceptions as pe
+    import prawcore.exceptions as ce
+    import requests
+
+    msg = " ".join(str(exc).split())
+    if isinstance(exc, pe.RedditAPIException):
+        for item in exc.items:
+            if item.error_type == "RATELIMIT":
+                return RateLimited(f"Reddit rate limit while {doing}: {item.message}", ratelimit_wait(item.message))
+        return Rejected(f"Reddit refused {doing}: {msg}")
+    if isinstance(exc, ce.TooManyRequests):
+        try:
+            wait = float(exc.retry_after) if exc.retry_after else None
+        except ValueError:
+            wait = None
+        if wait is None:
+            reset = exc.response.headers.get("x-ratelimit-reset")
+            wait = float(reset) if reset and reset.replace(".", "", 1).isdigit() else None
+        return RateLimited(f"Reddit rate limit (429) while {doing}", retry_after=wait)
+    if isinstance(exc, (ce.OAuthException, ce.InvalidToken, ce.InsufficientScope)) or (
+        isinstance(exc, ce.ResponseException) and exc.response.status_code == 401
+    ):
+        return AuthError(
+            f"Reddit refused the credentials while {doing} ({type(exc).__name__}): check REDDIT_CLIENT_ID, "
+            "REDDIT_CLIENT_SECRET, REDDIT_USERNAME, REDDIT_PASSWORD (a script app)"
+        )
+    if isinstance(exc, ce.Forbidden):
+        return AuthError(f"Reddit forbade {doing}: the account may be banned there or lack permission")
+    if isinstance(exc, ce.ServerError) or (
+        isinstance(exc, ce.ResponseException) and exc.response.status_code >= 500
+    ):
+        return Unconfirmed(f"Reddit server error while {doing} ({msg}): the post may exist; lookup decides")
+    if isinstance(exc, ce.ResponseException):
+        return Rejected(f"Reddit refused {doing}: {msg}")
+    if isinstance(exc, ce.RequestException):
+        original = exc.original_exception
+        if isinstance(original, requests.exceptions.ConnectTimeout) or (
+            isinstance(original, requests.exceptions.ConnectionError)
+            and ("NewConnectionError" in repr(original) or "NameResolutionError" in repr(original))
+        ):
+            return RateLimited(f"could not reach Reddit while {doing} (nothing was sent)", retry_after=None)
+        return Unconfirmed(
+            f"no answer from Reddit while {doing} ({type(original).__name__}): the post may exist"
+        )
+    if isinstance(exc, (pe.PRAWException, ce.PrawcoreException)):
+        return Rejected(f"Reddit client error while {doing}: {msg}")
+    return None
+
+
+def _utc(dt: datetime) -> datetime:
+    return dt.replace(tzinfo=timezone.utc) if dt.tzinfo is None else dt.astimezone(timezone.utc)

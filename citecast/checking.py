@@ -1,0 +1,59 @@
+"""`citecast check`: pages, the library's cross-page rules and the channel templates."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from citecast.config import Settings
+from citecast.pages import load_library
+from citecast.problems import Problem, display_path
+
+
+@dataclass
+class CheckResult:
+    problems: list[Problem]
+    pages: int
+    files: int
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "warning"]
+
+
+def check_all(settings: Settings, ledger=None) -> CheckResult:
+    library = load_library(settings, ledger.distributed_urls() if ledger is not None else None)
+    problems = list(library.problems)
+    problems += template_problems(settings, library.pages)
+    return CheckResult(problems, len(library.pages), library.files)
+
+
+def template_problems(settings: Settings, pages) -> list[Problem]:
+    """Every template a page would use must exist, compile and render a valid post."""
+    import channels as registry
+    from citecast.drafting import DraftError, link_for, offline_draft, page_options
+    from citecast.templates import TemplateProblem, Templates
+
+    templates = Templates(settings.path("templates"), settings.templates)
+    found: list[Problem] = []
+    seen: set[str] = set()
+    for page in pages:
+        for name in page.channels:
+            tname = templates.name_for(name, page.templates)
+            if tname in seen:
+                continue
+            seen.add(tname)
+            where = display_path(settings.path("templates") / tname, settings.root)
+            try:
+                channel = registry.adapter_class(name)(settings.channel_options(name))
+                opts = page_options(page, name, settings.channel_options(name))
+                offline_draft(page, channel, templates.get(name, page.templates), link_for(page, name, settings.distribution.utm), opts)
+            except TemplateProblem as exc:
+                found.append(Problem(where, str(exc), "fix the template's Jinja2 syntax or its name in citecast.toml"))
+            except DraftError as exc:
+                found.append(Problem(where, f"renders no valid post for {page.slug}: {exc}",
+                                     "shorten the template's fixed text", severity="warning"))
+    return found

@@ -1,0 +1,179 @@
+"""Settings from citecast.toml, each key overridable as CITECAST_<SECTION>__<KEY>.
+
+The file is looked up as $CITECAST_CONFIG, else ./citecast.toml; relative paths
+in it are resolved against the file's folder (the project root), so a run from
+any working directory reads the same content and writes the same ledger.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, Field, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+Cadence = Literal["weekly", "biweekly", "monthly", "once"]
+CADENCE_WEEKS: dict[str, int | None] = {"weekly": 1, "biweekly": 2, "monthly": 4, "once": None}
+KNOWN_CHANNELS = ("x", "linkedin", "reddit", "bluesky", "mastodon")
+
+
+class Site(BaseModel):
+    name: str = "citecast"
+    base_url: str = "https://example.com"
+    timezone: str = "UTC"
+    brand_names: list[str] = Field(default_factory=list)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown timezone {value!r}: use an IANA name such as 'Europe/Berlin'")
+        return value
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+class Paths(BaseModel):
+    content: Path = Path("content")
+    templates: Path = Path("templates")
+    outbox: Path = Path("outbox")
+    state: Path = Path(".citecast")
+
+
+class Ledger(BaseModel):
+    url: str = ""  # empty: SQLite file in paths.state
+
+
+class Distribution(BaseModel):
+    channels: list[str] = Field(default_factory=lambda: ["x", "linkedin", "reddit"])
+    max_pages_per_week: int = Field(5, ge=0)
+    cadence: Cadence = "weekly"
+    # Query parameters appended to the canonical URL per channel; "{channel}" is replaced.
+    utm: dict[str, str] = Field(default_factory=dict)
+    # Seconds between two posts on one channel, and posts per channel per day (0: no cap).
+    min_gap_seconds: float = Field(0.0, ge=0)
+    daily_cap: int = Field(0, ge=0)
+
+    @field_validator("channels")
+    @classmethod
+    def _known_channels(cls, value: list[str]) -> list[str]:
+        unknown = [c for c in value if c not in KNOWN_CHANNELS]
+        if unknown:
+            raise ValueError(f"unknown channel(s) {unknown}: choose from {list(KNOWN_CHANNELS)}")
+        return value
+
+
+class LLM(BaseModel):
+    model: str = ""  # empty: the offline generator writes every draft
+    base_url: str = ""  # empty: OPENAI_BASE_URL, else OpenAI
+    concurrency: int = Field(8, ge=1)
+    timeout_seconds: float = Field(60.0, gt=0)
+    max_retries: int = Field(2, ge=0)
+    repair_attempts: int = Field(1, ge=0)
+    json_mode: Literal["auto", "schema", "json_object"] = "auto"
+    price_in_per_mtok: float = 0.0
+    price_out_per_mtok: float = 0.0
+    allowed_hashtags: list[str] = Field(default_factory=list)
+    allowed_handles: list[str] = Field(default_factory=list)
+
+
+class Schedule(BaseModel):
+    # Cron lines in the site's timezone (used by `citecast serve`; prefect.yaml has its own copy).
+    distribution_cron: str = "0 9 * * 1"
+    probe_cron: str = "0 6 * * *"
+    report_cron: str = "0 12 * * 1"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="CITECAST_",
+        env_nested_delimiter="__",
+        extra="ignore",
+    )
+
+    site: Site = Field(default_factory=Site)
+    paths: Paths = Field(default_factory=Paths)
+    ledger: Ledger = Field(default_factory=Ledger)
+    distribution: Distribution = Field(default_factory=Distribution)
+    llm: LLM = Field(default_factory=LLM)
+    schedule: Schedule = Field(default_factory=Schedule)
+    channels: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    templates: dict[str, str] = Field(default_factory=dict)  # channel -> template file override
+
+    root: Path = Path(".")  # set by load_settings, not read from the file
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml_file = _config_file()
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        if toml_file is not None:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=toml_file))
+        return tuple(sources)
+
+    def path(self, name: str) -> Path:
+        """A configured path, resolved against the project root."""
+        p = Path(getattr(self.paths, name))
+        return p if p.is_absolute() else (self.root / p)
+
+    @property
+    def ledger_url(self) -> str:
+        if self.ledger.url:
+            return self.ledger.url
+        return f"sqlite:///{self.path('state') / 'ledger.db'}"
+
+    def channel_options(self, channel: str) -> dict[str, Any]:
+        return dict(self.channels.get(channel, {}))
+
+
+def _config_file() -> Path | None:
+    explicit = os.environ.get("CITECAST_CONFIG")
+    if explicit:
+        return Path(explicit)
+    default = Path.cwd() / "citecast.toml"
+    return default if default.exists() else None
+
+
+class ConfigError(Exception):
+    pass
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read citecast.toml and the environment; raise ConfigError naming the bad key."""
+    from pydantic import ValidationError
+
+    cfg = _config_file()
+    if cfg is not None and not cfg.exists():
+        raise ConfigError(f"{cfg}: no such file (CITECAST_CONFIG points at it)")
+    try:
+        settings = Settings(**overrides)
+    except ValidationError as exc:
+        where = str(cfg) if cfg else "environment"
+        lines = [f"{where}: invalid settings"]
+        for err in exc.errors():
+            key = ".".join(str(p) for p in err["loc"])
+            env = "CITECAST_" + "__".join(str(p).upper() for p in err["loc"][:2])
+            lines.append(f"  {key}: {err['msg']} (set it in citecast.toml or {env})")
+        raise ConfigError("\n".join(lines)) from None
+    except Exception as exc:  # a TOML syntax error surfaces here
+        raise ConfigError(f"{cfg}: cannot read settings: {exc}") from None
+    settings.root = (cfg.parent if cfg else Path.cwd()).resolve()
+    return settings

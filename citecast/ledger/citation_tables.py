@@ -1,0 +1,112 @@
+"""The ledger's citation tables: observations, cited URLs, backlinks, imports.
+
+They live on the same `Base` as the distribution tables (migration 0002), but in
+their own module so the distribution core never has to import them.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import (
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from citecast.ledger.tables import Base, utcnow
+
+
+class ImportRow(Base):
+    """One CSV file imported (citations or backlinks), for the audit trail."""
+
+    __tablename__ = "imports"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(20))  # citations | backlinks
+    file_name: Mapped[str] = mapped_column(Text)
+    file_sha256: Mapped[str] = mapped_column(String(64))
+    preset: Mapped[str] = mapped_column(String(40))
+    rows: Mapped[int] = mapped_column(Integer, default=0)
+    added: Mapped[int] = mapped_column(Integer, default=0)
+    skipped: Mapped[int] = mapped_column(Integer, default=0)
+    imported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ObservationRow(Base):
+    """One sampled answer of one engine to one tracked query."""
+
+    __tablename__ = "citation_observations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    engine: Mapped[str] = mapped_column(String(80), index=True)
+    engine_kind: Mapped[str] = mapped_column(String(40), default="")
+    surface: Mapped[str] = mapped_column(String(20))  # api | app | import
+    model: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    query: Mapped[str] = mapped_column(Text)
+    topic: Mapped[str] = mapped_column(String(200), default="", index=True)
+    page: Mapped[str | None] = mapped_column(String(200), nullable=True)  # the page the query belongs to
+    sample: Mapped[int] = mapped_column(Integer, default=0)
+    observed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    # False for engines that cannot cite (chat without search): brand mentions only.
+    can_cite: Mapped[bool] = mapped_column(Boolean, default=True)
+    brand_mentioned: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    answer_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    run_id: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    import_id: Mapped[int | None] = mapped_column(ForeignKey("imports.id"), nullable=True)
+    # Imports set it so the same export imported twice adds nothing.
+    dedupe_key: Mapped[str | None] = mapped_column(String(64), nullable=True, unique=True)
+
+    cited: Mapped[list["CitedUrlRow"]] = relationship(
+        back_populates="observation", cascade="all, delete-orphan", order_by="CitedUrlRow.position"
+    )
+
+
+class CitedUrlRow(Base):
+    """A URL an answer cited (kind=citation) or consulted (kind=source), in answer order."""
+
+    __tablename__ = "cited_urls"
+    __table_args__ = (Index("ix_cited_urls_page", "page"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    observation_id: Mapped[int] = mapped_column(
+        ForeignKey("citation_observations.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(10), default="citation")
+    position: Mapped[int] = mapped_column(Integer)  # 1-based, per kind
+    url: Mapped[str] = mapped_column(Text)
+    normalized_url: Mapped[str] = mapped_column(Text)
+    page: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    title: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+    observation: Mapped[ObservationRow] = relationship(back_populates="cited")
+
+
+class BacklinkRow(Base):
+    """One link from a third-party page to one of ours, from a backlink export."""
+
+    __tablename__ = "backlinks"
+    __table_args__ = (UniqueConstraint("source_url", "target_normalized", name="uq_backlink"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    source_url: Mapped[str] = mapped_column(String(2000))
+    source_domain: Mapped[str] = mapped_column(String(300), index=True)
+    target_url: Mapped[str] = mapped_column(Text)
+    target_normalized: Mapped[str] = mapped_column(String(2000))
+    page: Mapped[str | None] = mapped_column(String(200), nullable=True, index=True)
+    anchor: Mapped[str] = mapped_column(Text, default="")
+    first_seen: Mapped[date | None] = mapped_column(Date, nullable=True)
+    last_seen: Mapped[date | None] = mapped_column(Date, nullable=True)
+    follow: Mapped[bool] = mapped_column(Boolean, default=True)
+    tool: Mapped[str] = mapped_column(String(40), default="")
+    import_id: Mapped[int | None] = mapped_column(ForeignKey("imports.id"), nullable=True)
+
+
+__all__ = ["BacklinkRow", "CitedUrlRow", "ImportRow", "ObservationRow"]

@@ -1,0 +1,299 @@
+"""The ledger over SQLAlchemy: SQLite file by default, PostgreSQL by URL.
+
+Exactly once rests on one rule: an event row is written as `pending` (a claim)
+before a platform is called, and only the process holding the claim may call.
+The claim is an INSERT guarded by the unique key, or a compare-and-set UPDATE
+of a row whose earlier attempt definitely failed; both are atomic on SQLite and
+PostgreSQL alike, so two runs of the same week can never both post.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+
+from sqlalchemy import create_engine, event, func, select, update
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from citecast.ledger.tables import EventRow, PageRow, utcnow
+
+DONE = ("published", "dry_run")
+# Statuses a new attempt may take over: the earlier one definitely did not post.
+RETRYABLE = ("failed",)
+LEASE = timedelta(minutes=15)
+
+
+def event_key(page: str, channel: str, slot: str, seq: int = 0) -> str:
+    return f"{page}:{channel}:{slot}:{seq}"
+
+
+def owner_id(run_id: str) -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{run_id}"
+
+
+def owner_is_gone(owner: str | None, lease_until: datetime | None, now: datetime) -> bool:
+    """True when the process that claimed a pending event can no longer finish it."""
+    if lease_until is not None and _aware(lease_until) < now:
+        return True
+    if not owner:
+        return True
+    host, _, rest = owner.partition(":")
+    pid = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid.isdigit():
+        return False  # another machine's claim: wait for its lease to run out
+    if int(pid) == os.getpid():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+def _aware(ts: datetime) -> datetime:
+    # SQLite hands back naive datetimes; everything we store is UTC.
+    return ts if ts.tzinfo else ts.replace(tzinfo=timezone.utc)
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A pending event this process owns and may publish."""
+
+    id: int
+    key: str
+    attempts: int
+
+
+class Ledger:
+    def __init__(self, url: str, migrate: bool = True):
+        self.url = url
+        if url.startswith("sqlite:///"):
+            Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        self.engine = _engine(url)
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        if migrate:
+            self.migrate()
+
+    def migrate(self) -> None:
+        from alembic import command
+        from alembic.config import Config
+
+        cfg = Config()
+        cfg.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
+        with self.engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "head")
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        with self._sessions() as s, s.begin():
+            yield s
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # pages ---------------------------------------------------------------
+
+    def record_pages(self, snapshots: Iterable[dict[str, Any]]) -> None:
+        now = utcnow()
+        with self.session() as s:
+            existing = {r.slug: r for r in s.scalars(select(PageRow))}
+            for snap in snapshots:
+                row = existing.get(snap["slug"])
+                if row is None:
+                    s.add(PageRow(**snap, first_seen=now, last_seen=now))
+                else:
+                    for k, v in snap.items():
+                        setattr(row, k, v)
+                    row.last_seen = now
+
+    def distributed_urls(self) -> dict[str, set[str]]:
+        """The canonical URLs each page was distributed under."""
+        with self.session() as s:
+            rows = s.execute(
+                select(EventRow.page, EventRow.canonical_url).where(EventRow.status.in_(DONE)).distinct()
+            )
+            found: dict[str, set[str]] = {}
+            for page, url in rows:
+                found.setdefault(page, set()).add(url)
+            return found
+
+    # events --------------------------------------------------------------
+
+    def last_done(self, channels: Iterable[str] | None = None, live_only: set[str] | None = None) -> dict[tuple[str, str], EventRow]:
+        """The latest finished distribution per (page, channel).
+
+        For channels in `live_only`, dry runs do not count: a channel that just
+        got credentials is due even where a dry run already happened.
+        """
+        live_only = live_only or set()
+        with self.session() as s:
+            q = select(EventRow).where(EventRow.status.in_(DONE))
+            if channels is not None:
+                q = q.where(EventRow.channel.in_(list(channels)))
+            latest: dict[tuple[str, str], EventRow] = {}
+            for row in s.scalars(q.order_by(EventRow.slot, EventRow.seq, EventRow.id)):
+                if row.channel in live_only and row.status == "dry_run":
+                    continue
+                latest[(row.page, row.channel)] = row
+            return latest
+
+    def slot_events(self, slot: str) -> list[EventRow]:
+        with self.session() as s:
+            return list(s.scalars(select(EventRow).where(EventRow.slot == slot)))
+
+    def next_seq(self, page: str, channel: str, slot: str) -> int:
+        with self.session() as s:
+            top = s.scalar(
+                select(func.max(EventRow.seq)).where(
+                    EventRow.page == page, EventRow.channel == channel, EventRow.slot == slot
+                )
+            )
+            return 0 if top is None else top + 1
+
+    def claim(
+        self,
+        *,
+        page: str,
+        channel: str,
+        slot: str,
+        seq: int,
+        owner: str,
+        run_id: str,
+        retake: tuple[str, ...] = RETRYABLE,
+        **fields: Any,
+    ) -> Claim | None:
+        """Take the right to publish (page, channel, slot, seq), or None if it is not ours."""
+        now = utcnow()
+        values = dict(
+            page=page, channel=channel, slot=slot, seq=seq, status="pending", attempts=1,
+            owner=owner, run_id=run_id, lease_until=now + LEASE, created_at=now, updated_at=now,
+            **fields,
+        )
+        values.setdefault("text", [])
+        for name, default in (("link", ""), ("content_hash", ""), ("generator", "offline"),
+                              ("tokens_in", 0), ("tokens_out", 0), ("cost_usd", 0.0)):
+            values.setdefault(name, default)
+        key = event_key(page, channel, slot, seq)
+        with self.session() as s:
+            ins = _insert(self.engine)(EventRow).values(**values).on_conflict_do_nothing(
+                index_elements=["page", "channel", "slot", "seq"]
+            )
+            if s.execute(ins).rowcount == 1:
+                row_id = s.scalar(select(EventRow.id).where(*_key_filter(page, channel, slot, seq)))
+                return Claim(row_id, key, 1)
+            if not retake:
+                return None
+            upd = (
+                update(EventRow)
+                .where(*_key_filter(page, channel, slot, seq), EventRow.status.in_(retake))
+                .values(
+                    status="pending", owner=owner, run_id=run_id, lease_until=now + LEASE,
+                    attempts=EventRow.attempts + 1, error=None, updated_at=now, **fields,
+                )
+                .returning(EventRow.id, EventRow.attempts)
+            )
+            got = s.execute(upd).first()
+            return Claim(got[0], key, got[1]) if got else None
+
+    def retake_stale(self, event_id: int, owner: str, run_id: str, now: datetime | None = None) -> bool:
+        """Take over a pending event whose owner is gone (crashed); True if we got it."""
+        now = now or utcnow()
+        with self.session() as s:
+            row = s.get(EventRow, event_id)
+            if row is None or row.status not in ("pending",):
+                return False
+            if not owner_is_gone(row.owner, row.lease_until, now):
+                return False
+            same_owner = EventRow.owner.is_(None) if row.owner is None else EventRow.owner == row.owner
+            res = s.execute(
+                update(EventRow)
+                .where(EventRow.id == event_id, EventRow.status == "pending", same_owner)
+                .values(owner=owner, run_id=run_id, lease_until=now + LEASE, updated_at=now)
+            )
+            return res.rowcount == 1
+
+    def finish(self, event_id: int, status: str, **fields: Any) -> None:
+        now = utcnow()
+        extra = {"published_at": now} if status in DONE else {}
+        with self.session() as s:
+            s.execute(
+                update(EventRow)
+                .where(EventRow.id == event_id)
+                .values(status=status, lease_until=None, updated_at=now, **extra, **fields)
+            )
+
+    def open_events(self, channel: str | None = None) -> list[EventRow]:
+        """Events whose outcome is not settled: pending (maybe crashed) or unconfirmed."""
+        with self.session() as s:
+            q = select(EventRow).where(EventRow.status.in_(("pending", "unconfirmed")))
+            if channel:
+                q = q.where(EventRow.channel == channel)
+            return list(s.scalars(q.order_by(EventRow.id)))
+
+    def get(self, event_id: int) -> EventRow | None:
+        with self.session() as s:
+            return s.get(EventRow, event_id)
+
+    def events(self, *, slot: str | None = None, page: str | None = None, channel: str | None = None,
+               status: Iterable[str] | None = None, limit: int | None = None) -> list[EventRow]:
+        with self.session() as s:
+            q = select(EventRow)
+            if slot:
+                q = q.where(EventRow.slot == slot)
+            if page:
+                q = q.where(EventRow.page == page)
+            if channel:
+                q = q.where(EventRow.channel == channel)
+            if status:
+                q = q.where(EventRow.status.in_(list(status)))
+            q = q.order_by(EventRow.id.desc())
+            if limit:
+                q = q.limit(limit)
+            return list(s.scalars(q))
+
+    def count_published_since(self, channel: str, since: datetime) -> int:
+        with self.session() as s:
+            return s.scalar(
+                select(func.count()).select_from(EventRow).where(
+                    EventRow.channel == channel, EventRow.status == "published", EventRow.published_at >= since
+                )
+            ) or 0
+
+
+def _key_filter(page: str, channel: str, slot: str, seq: int):
+    return (EventRow.page == page, EventRow.channel == channel, EventRow.slot == slot, EventRow.seq == seq)
+
+
+def _insert(engine: Engine):
+    if engine.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert
+
+
+def _engine(url: str) -> Engine:
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": 30})
+
+        @event.listens_for(engine, "connect")
+        def _pragmas(dbapi_conn, _record):  # WAL: readers never block the one writer
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA busy_timeout=30000")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.close()
+
+        return engine
+    return create_engine(url, pool_pre_ping=True)

@@ -1,0 +1,89 @@
+"""The ledger's tables. Schema changes go through a numbered Alembic migration."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+
+from sqlalchemy import JSON, Date, DateTime, Float, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class PageRow(Base):
+    """The latest snapshot of a page as the ledger last saw it."""
+
+    __tablename__ = "pages"
+
+    slug: Mapped[str] = mapped_column(String(200), primary_key=True)
+    canonical_url: Mapped[str] = mapped_column(String(2000))
+    previous_urls: Mapped[list] = mapped_column(JSON, default=list)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    title: Mapped[str] = mapped_column(Text, default="")
+    topic: Mapped[str] = mapped_column(String(200), default="")
+    cohort: Mapped[str] = mapped_column(String(20), default="distribution")
+    updated: Mapped[date | None] = mapped_column(Date, nullable=True)
+    path: Mapped[str] = mapped_column(Text, default="")
+    first_seen: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    last_seen: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class EventRow(Base):
+    """One distribution of one page on one channel in one slot (ISO week).
+
+    (page, channel, slot, seq) is unique: that is what makes a second run in the
+    same week post nothing. `seq` is 0 for scheduled posts and grows only when a
+    person forces a re-post.
+    """
+
+    __tablename__ = "events"
+    __table_args__ = (UniqueConstraint("page", "channel", "slot", "seq", name="uq_event_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    page: Mapped[str] = mapped_column(String(200), index=True)
+    channel: Mapped[str] = mapped_column(String(40))
+    slot: Mapped[str] = mapped_column(String(10))
+    seq: Mapped[int] = mapped_column(Integer, default=0)
+    # pending -> published | dry_run | failed | rejected | unconfirmed
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    canonical_url: Mapped[str] = mapped_column(String(2000))
+    link: Mapped[str] = mapped_column(String(2000), default="")
+    content_hash: Mapped[str] = mapped_column(String(64), default="")
+    title: Mapped[str | None] = mapped_column(Text, nullable=True)
+    text: Mapped[list] = mapped_column(JSON, default=list)  # the parts as sent
+    generator: Mapped[str] = mapped_column(String(20), default="offline")
+    generator_note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    model: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    tokens_in: Mapped[int] = mapped_column(Integer, default=0)
+    tokens_out: Mapped[int] = mapped_column(Integer, default=0)
+    cost_usd: Mapped[float] = mapped_column(Float, default=0.0)
+    platform_id: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    platform_url: Mapped[str | None] = mapped_column(String(2000), nullable=True)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    owner: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    run_id: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+    published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class DraftCacheRow(Base):
+    """Drafts keyed by what produced them, so an unchanged page costs no LLM call."""
+
+    __tablename__ = "draft_cache"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 of the parts below
+    content_hash: Mapped[str] = mapped_column(String(64))
+    channel: Mapped[str] = mapped_column(String(40))
+    template_hash: Mapped[str] = mapped_column(String(64))
+    model: Mapped[str] = mapped_column(String(200))
+    draft: Mapped[dict] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

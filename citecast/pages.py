@@ -1,0 +1,500 @@
+"""Canonical source pages: loading content/, checking them, and what a post is built from.
+
+A page is markdown with YAML (`---`) or TOML (`+++`) front matter, in the
+spellings Hugo, Jekyll and Astro use. Page text is data: it is parsed, never
+compiled as a template.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import tomllib
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+import frontmatter
+import yaml
+from frontmatter.default_handlers import TOMLHandler, YAMLHandler
+from markdown_it import MarkdownIt
+from pydantic import BaseModel, Field, ValidationError, field_validator
+
+from citecast.config import CADENCE_WEEKS, KNOWN_CHANNELS, Settings
+from citecast.problems import Problem, display_path
+
+MAX_PAGE_BYTES = 1_000_000
+DIRECT_ANSWER_MAX_WORDS = 90
+DIRECT_ANSWER_WITHIN_WORDS = 150
+MIN_WORDS = 300
+SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9._-]*(/[a-z0-9][a-z0-9._-]*)*$")
+
+# Front-matter spellings of Hugo, Jekyll and Astro, first one wins.
+ALIASES: dict[str, tuple[str, ...]] = {
+    "canonical_url": ("canonical_url", "canonical", "canonicalURL", "canonicalUrl"),
+    "published": ("date", "published", "pubDate", "publishDate", "date_published", "datePublished"),
+    "updated": ("updated", "lastmod", "last_modified_at", "updatedDate", "modified", "lastModified",
+                "dateModified", "date_modified"),
+    "description": ("description", "summary", "excerpt"),
+    "previous_urls": ("previous_urls", "aliases", "redirect_from"),
+}
+
+FIXES = {
+    "title": "add `title: ...` to the front matter",
+    "canonical_url": "use an absolute https:// URL, or leave it out to derive it from site.base_url + slug",
+    "cohort": "use one of distribution, links, both, control",
+    "cadence": "use one of " + ", ".join(CADENCE_WEEKS),
+    "channels": "use any of " + ", ".join(KNOWN_CHANNELS),
+    "priority": "use a whole number; 1 is the most important",
+    "published": "write the date as YYYY-MM-DD",
+    "updated": "write the date as YYYY-MM-DD",
+    "queries": "give a list of questions, e.g. queries: [\"what is ...\"]",
+    "slug": "use lowercase letters, digits, '-', '_' or '.', e.g. slug: my-page",
+    "previous_urls": "give a list of absolute URLs the page had before",
+}
+
+
+class TomlHandler(TOMLHandler):
+    """python-frontmatter's TOML handler needs the `toml` package; the stdlib reads TOML 1.0."""
+
+    def load(self, fm: str, **kwargs: object) -> Any:
+        return tomllib.loads(fm)
+
+
+_YAML, _TOML = YAMLHandler(), TomlHandler()
+_MD = MarkdownIt("commonmark").enable("table")
+
+
+@dataclass(frozen=True)
+class Extract:
+    """What the offline generator and the weak-page checks read from the body."""
+
+    direct_answer: str
+    key_points: tuple[str, ...]
+    faq: tuple[tuple[str, str], ...]
+    words: int
+    numbers: int
+    links: int
+    plain_text: str
+
+
+class Page(BaseModel):
+    model_config = {"arbitrary_types_allowed": True}
+
+    slug: str
+    title: str = Field(min_length=1)
+    description: str = ""
+    canonical_url: str
+    previous_urls: list[str] = Field(default_factory=list)
+    topic: str = "general"
+    cohort: Literal["distribution", "links", "both", "control"] = "distribution"
+    published: date | None = None
+    updated: date | None = None
+    draft: bool = False
+    channels: list[str]
+    subreddit: str | None = None
+    queries: list[str] = Field(default_factory=list)
+    tags: list[str] = Field(default_factory=list)
+    priority: int = 3
+    cadence: Literal["weekly", "biweekly", "monthly", "once"]
+    templates: dict[str, str] = Field(default_factory=dict)
+    path: Path
+    body: str
+    content_hash: str
+    extract: Extract
+
+    @field_validator("canonical_url")
+    @classmethod
+    def _absolute(cls, v: str) -> str:
+        if not _is_absolute_http(v):
+            raise ValueError(f"{v!r} is not an absolute http(s) URL")
+        return v
+
+    @field_validator("previous_urls")
+    @classmethod
+    def _absolute_all(cls, v: list[str]) -> list[str]:
+        bad = [u for u in v if not _is_absolute_http(u)]
+        if bad:
+            raise ValueError(f"{bad} are not absolute http(s) URLs")
+        return v
+
+    @field_validator("channels")
+    @classmethod
+    def _known(cls, v: list[str]) -> list[str]:
+        unknown = [c for c in v if c not in KNOWN_CHANNELS]
+        if unknown:
+            raise ValueError(f"unknown channel(s) {unknown}")
+        return v
+
+    @field_validator("slug")
+    @classmethod
+    def _slug(cls, v: str) -> str:
+        if not SLUG_RE.match(v):
+            raise ValueError(f"{v!r} is not a usable slug")
+        return v
+
+    @property
+    def distributable(self) -> bool:
+        """Link-only and control pages are tracked for citations but never distributed."""
+        return self.cohort in ("distribution", "both") and not self.draft
+
+    def snapshot(self) -> dict[str, Any]:
+        return dict(
+            slug=self.slug, canonical_url=self.canonical_url, previous_urls=list(self.previous_urls),
+            content_hash=self.content_hash, title=self.title, topic=self.topic, cohort=self.cohort,
+            updated=self.updated or self.published, path=str(self.path),
+        )
+
+
+@dataclass
+class Library:
+    pages: list[Page] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    files: int = 0
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "warning"]
+
+    def failed_files(self) -> list[str]:
+        return sorted({p.file for p in self.errors})
+
+
+def load_library(settings: Settings, distributed_urls: dict[str, set[str]] | None = None) -> Library:
+    """Every page under the content folder; a bad page never stops the others."""
+    content = settings.path("content")
+    lib = Library()
+    if not content.is_dir():
+        lib.problems.append(Problem(display_path(content, settings.root), "content folder not found",
+                                    "create it or set paths.content in citecast.toml"))
+        return lib
+    for path in sorted(content.rglob("*")):
+        if path.suffix.lower() not in (".md", ".markdown") or path.name.startswith((".", "_")):
+            continue
+        lib.files += 1
+        page, problems = load_page(path, settings, content)
+        lib.problems.extend(problems)
+        if page is not None:
+            lib.pages.append(page)
+    _check_library(lib, settings, distributed_urls or {})
+    return lib
+
+
+def load_page(path: Path, settings: Settings, content_root: Path | None = None) -> tuple[Page | None, list[Problem]]:
+    """One page and its problems; the page is None when any problem is an error."""
+    name = display_path(path, settings.root)
+    problems: list[Problem] = []
+
+    def error(message: str, fix: str = "", field_name: str | None = None, line: int | None = None):
+        problems.append(Problem(name, message, fix, field_name, line))
+        return None, problems
+
+    root = (content_root or settings.path("content")).resolve()
+    real = path.resolve()
+    if path.is_symlink() and not real.is_relative_to(root):
+        return error("is a link to a file outside the content folder", "copy the page into content/ instead of linking it")
+    try:
+        size = path.stat().st_size
+        if size > MAX_PAGE_BYTES:
+            return error(f"is {size / 1e6:.1f} MB; pages over {MAX_PAGE_BYTES / 1e6:.0f} MB are skipped",
+                         "split it into smaller pages")
+        raw = path.read_bytes()
+    except OSError as exc:
+        return error(f"cannot be read: {exc.strerror}", "check the file's permissions")
+    if b"\x00" in raw:
+        return error("is binary, not text", "save it as a UTF-8 markdown file")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        return error(f"is not UTF-8 (byte {exc.start})", "re-save the file as UTF-8", line=line)
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+
+    handler = _TOML if text.startswith("+++") else _YAML
+    if not text.startswith(("---", "+++")):
+        return error("has no front matter", "start the file with a `---` YAML block holding at least `title:`", line=1)
+    try:
+        post = frontmatter.loads(text, handler=handler)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        return error(f"front matter is not valid YAML: {problem}", "fix the YAML syntax (quote values with ':' or '#')",
+                     line=mark.line + 2 if mark else None)
+    except tomllib.TOMLDecodeError as exc:
+        return error(f"front matter is not valid TOML: {exc}", "fix the TOML syntax (strings need quotes)")
+    except Exception as exc:  # python-frontmatter raises plain errors on malformed blocks
+        return error(f"front matter cannot be read: {exc}", "close the block with a second `---` line", line=1)
+    meta = post.metadata if isinstance(post.metadata, dict) else None
+    if meta is None:
+        return error("front matter is not a mapping of keys to values", "write it as `key: value` lines", line=2)
+    fm_lines = text.split("\n", 1)[1].split("\n")
+
+    def line_of(key: str) -> int | None:
+        pattern = re.compile(rf"^\s*[\"']?{re.escape(key)}[\"']?\s*[:=]")
+        for i, ln in enumerate(fm_lines):
+            if ln.strip() in ("---", "+++"):
+                return None
+            if pattern.match(ln):
+                return i + 2
+        return None
+
+    def pick(canonical: str) -> tuple[str | None, Any]:
+        for key in ALIASES.get(canonical, (canonical,)):
+            if key in meta and meta[key] not in (None, ""):
+                return key, meta[key]
+        return None, None
+
+    body = post.content
+    if not body.strip():
+        return error("has no body text", "write the page below the front matter")
+
+    fields: dict[str, Any] = {}
+    spelled: dict[str, str] = {}  # field -> the key the file used, for error lines
+    for name_ in ("title", "topic", "cohort", "subreddit", "priority", "cadence", "slug", "draft", "templates", "tags", "queries"):
+        key, value = pick(name_)
+        if key is not None:
+            fields[name_] = value
+            spelled[name_] = key
+    for name_ in ("canonical_url", "description", "previous_urls", "published", "updated"):
+        key, value = pick(name_)
+        if key is not None:
+            fields[name_] = value
+            spelled[name_] = key
+    for name_ in ("published", "updated"):
+        if name_ in fields:
+            parsed = _as_date(fields[name_])
+            if parsed is None:
+                problems.append(Problem(name, f"{fields[name_]!r} is not a date", FIXES[name_], spelled[name_], line_of(spelled[name_])))
+                return None, problems
+            fields[name_] = parsed
+    if isinstance(fields.get("tags"), str):
+        fields["tags"] = [t.strip() for t in fields["tags"].split(",") if t.strip()]
+    if isinstance(fields.get("queries"), str):
+        fields["queries"] = [fields["queries"]]
+    if isinstance(fields.get("previous_urls"), str):
+        fields["previous_urls"] = [fields["previous_urls"]]
+    # Hugo `aliases` are often site-relative paths: make them absolute on the site.
+    if "previous_urls" in fields and isinstance(fields["previous_urls"], list):
+        fields["previous_urls"] = [_absolutise(u, settings.site.base_url) for u in fields["previous_urls"]]
+    if "slug" not in fields:
+        permalink = meta.get("permalink") or meta.get("url")
+        if isinstance(permalink, str) and permalink.strip("/"):
+            fields["slug"] = urlsplit(permalink).path.strip("/").split("/")[-1]
+        else:
+            rel = path.relative_to(content_root or settings.path("content")) if path.is_relative_to(content_root or settings.path("content")) else Path(path.name)
+            stem = rel.with_suffix("")
+            fields["slug"] = (stem.parent.as_posix() if stem.name == "index" else stem.as_posix()).lower()
+    if "canonical_url" not in fields:
+        permalink = meta.get("permalink") or meta.get("url")
+        if isinstance(permalink, str) and _is_absolute_http(permalink):
+            fields["canonical_url"] = permalink
+        elif isinstance(permalink, str) and permalink.startswith("/"):
+            fields["canonical_url"] = settings.site.base_url.rstrip("/") + permalink
+        else:
+            fields["canonical_url"] = settings.site.base_url.rstrip("/") + "/" + str(fields["slug"]).strip("/")
+    fields.setdefault("channels", meta.get("channels", settings.distribution.channels))
+    spelled.setdefault("channels", "channels")
+    fields.setdefault("cadence", settings.distribution.cadence)
+    fields["draft"] = bool(fields.get("draft", False))
+    if "topic" not in fields:
+        tags = fields.get("tags") or []
+        fields["topic"] = str(tags[0]) if tags else "general"
+
+    extract = extract_body(body)
+    fields.update(
+        path=path,
+        body=body,
+        extract=extract,
+        content_hash=content_hash(fields.get("title", ""), fields.get("description", ""), body),
+    )
+    try:
+        page = Page.model_validate(fields)
+    except ValidationError as exc:
+        for err in exc.errors():
+            fname = str(err["loc"][0]) if err["loc"] else None
+            key = spelled.get(fname or "", fname)
+            msg = err["msg"].removeprefix("Value error, ")
+            if err["type"] == "missing":
+                msg = "is required"
+            problems.append(Problem(name, msg, FIXES.get(fname or "", ""), key, line_of(key) if key else None))
+        return None, problems
+    if page.published and page.published > date.today():
+        problems.append(Problem(name, f"is dated {page.published}, in the future: it is not distributed before then",
+                                "change the date if it should go out now", spelled.get("published"), line_of(spelled.get("published", "date")), "warning"))
+    if page.updated and page.updated > date.today():
+        problems.append(Problem(name, f"{page.updated} is in the future; freshness counts it as today",
+                                "set it to the day the page last changed", spelled.get("updated"), line_of(spelled.get("updated", "updated")), "warning"))
+    problems.extend(_weak_page_warnings(name, page))
+    return page, problems
+
+
+def extract_body(body: str) -> Extract:
+    """Direct answer, key points and FAQ from the markdown, as plain text."""
+    tokens = _MD.parse(body)
+    direct = ""
+    words_before = 0
+    key_points: list[str] = []
+    first_list: list[str] = []
+    faq: list[tuple[str, str]] = []
+    heading: str | None = None
+    in_faq = False
+    question: str | None = None
+    list_depth = 0
+    list_target: list[str] | None = None
+    plain: list[str] = []
+    numbers = links = 0
+    i = 0
+    while i < len(tokens):
+        tok = tokens[i]
+        if tok.type == "heading_open":
+            text = _plain(tokens[i + 1])
+            level = int(tok.tag[1])
+            plain.append(text)
+            if level <= 2:
+                heading = text.lower()
+                in_faq = bool(re.search(r"\bfaq\b|frequently asked|questions", heading))
+                question = None
+            elif in_faq and text.rstrip().endswith("?"):
+                question = text
+            if level > 1 and text.endswith("?") and not in_faq and level >= 3:
+                question = text
+            i += 3
+            continue
+        if tok.type == "bullet_list_open" or tok.type == "ordered_list_open":
+            list_depth += 1
+            if list_depth == 1:
+                if heading and re.search(r"key (points|takeaways)|tl;?dr|summary|in short", heading) and not key_points:
+                    list_target = key_points
+                elif not first_list:
+                    list_target = first_list
+                else:
+                    list_target = None
+        elif tok.type in ("bullet_list_close", "ordered_list_close"):
+            list_depth -= 1
+            if list_depth == 0:
+                list_target = None
+        elif tok.type == "inline":
+            text = _plain(tok)
+            plain.append(text)
+            numbers += len(re.findall(r"\d+(?:[.,]\d+)?\s*%?|\b(19|20)\d\d\b", text))
+            links += sum(1 for c in (tok.children or []) if c.type == "link_open")
+            parent = tokens[i - 1].type if i else ""
+            if parent == "paragraph_open" and list_depth == 0:
+                if not direct and heading is None and words_before <= DIRECT_ANSWER_WITHIN_WORDS:
+                    if len(text.split()) <= DIRECT_ANSWER_MAX_WORDS:
+                        direct = text
+                if question and not any(q == question for q, _ in faq):
+                    faq.append((question, text))
+                    question = None
+                words_before += len(text.split())
+            elif parent == "paragraph_open" and list_target is not None and list_depth == 1:
+                list_target.append(text)
+        i += 1
+    plain_text = "\n".join(p for p in plain if p)
+    return Extract(
+        direct_answer=direct,
+        key_points=tuple(key_points or first_list),
+        faq=tuple(faq),
+        words=len(plain_text.split()),
+        numbers=numbers,
+        links=links,
+        plain_text=plain_text,
+    )
+
+
+def _plain(inline) -> str:
+    """An inline token as plain text: markup, images and raw HTML dropped."""
+    out: list[str] = []
+    for child in inline.children or []:
+        if child.type in ("text", "code_inline"):
+            out.append(child.content)
+        elif child.type in ("softbreak", "hardbreak"):
+            out.append(" ")
+    return re.sub(r"\s+", " ", "".join(out)).strip()
+
+
+def content_hash(title: str, description: str, body: str) -> str:
+    """What the summaries are made of; front-matter bookkeeping does not make a page 'changed'."""
+    data = json.dumps([str(title), str(description), body.strip()], ensure_ascii=False)
+    return hashlib.sha256(data.encode("utf-8")).hexdigest()
+
+
+def _weak_page_warnings(name: str, page: Page) -> list[Problem]:
+    ex = page.extract
+    found = []
+
+    def warn(message: str, fix: str) -> None:
+        found.append(Problem(name, message, fix, severity="warning"))
+
+    if not ex.direct_answer:
+        warn("weak page: no direct answer near the top",
+             f"open with a paragraph of at most {DIRECT_ANSWER_MAX_WORDS} words that answers the page's question")
+    if ex.numbers < 2 and ex.links < 1:
+        warn("weak page: no evidence (numbers or cited sources)", "add figures and links to the sources behind them")
+    if not ex.faq:
+        warn("weak page: no FAQ", "add a `## FAQ` section with `### Question?` headings")
+    if ex.words < MIN_WORDS:
+        warn(f"weak page: {ex.words} words, short for a source page", f"aim for at least {MIN_WORDS} words")
+    return found
+
+
+def _check_library(lib: Library, settings: Settings, distributed_urls: dict[str, set[str]]) -> None:
+    """Rules across pages: unique slugs and URLs, stable canonical URLs."""
+    by_slug: dict[str, Page] = {}
+    by_url: dict[str, Page] = {}
+    keep: list[Page] = []
+    for page in lib.pages:
+        name = display_path(page.path, settings.root)
+        if page.slug in by_slug:
+            other = display_path(by_slug[page.slug].path, settings.root)
+            lib.problems.append(Problem(name, f"slug {page.slug!r} is already used by {other}", "give each page its own slug", "slug"))
+            continue
+        url = page.canonical_url.rstrip("/")
+        if url in by_url:
+            other = display_path(by_url[url].path, settings.root)
+            lib.problems.append(Problem(name, f"canonical URL {page.canonical_url} is already used by {other}",
+                                        "each page needs its own canonical URL", "canonical_url"))
+            continue
+        old = distributed_urls.get(page.slug, set()) - {page.canonical_url} - set(page.previous_urls)
+        if old:
+            lib.problems.append(Problem(
+                name, f"canonical URL changed to {page.canonical_url} after the page was distributed as {', '.join(sorted(old))}",
+                "restore the old URL, or declare it under `previous_urls:` so citation history stays joined", "canonical_url"))
+            continue
+        by_slug[page.slug] = page
+        by_url[url] = page
+        keep.append(page)
+    lib.pages = keep
+
+
+def _is_absolute_http(url: Any) -> bool:
+    if not isinstance(url, str):
+        return False
+    parts = urlsplit(url)
+    return parts.scheme in ("http", "https") and bool(parts.netloc) and " " not in url
+
+
+def _absolutise(url: Any, base: str) -> Any:
+    if isinstance(url, str) and url.startswith("/"):
+        return base.rstrip("/") + url
+    return url
+
+
+def _as_date(value: Any) -> date | None:
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str):
+        try:
+            return datetime.fromisoformat(value.strip().replace("Z", "+00:00")).date()
+        except ValueError:
+            return None
+    return None

@@ -1,0 +1,34 @@
+"""Problems found in pages and settings, phrased so an editor can fix them."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Literal
+
+
+@dataclass(frozen=True)
+class Problem:
+    file: str
+    message: str
+    fix: str = ""
+    field: str | None = None
+    line: int | None = None
+    severity: Literal["error", "warning"] = "error"
+
+    def __str__(self) -> str:
+        where = self.file + (f":{self.line}" if self.line else "")
+        what = f"{self.field}: " if self.field else ""
+        fix = f" — {self.fix}" if self.fix else ""
+        return f"{where}: {self.severity}: {what}{self.message}{fix}"
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def display_path(path: Path, root: Path | None = None) -> str:
+    """A path relative to the project root when it lies inside it."""
+    try:
+        return str(path.resolve().relative_to((root or Path.cwd()).resolve()))
+    except ValueError:
+        return str(path)

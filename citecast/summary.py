@@ -1,0 +1,66 @@
+"""A run's outcome for people (markdown, for the Prefect UI) and for scripts (a dict)."""
+
+from __future__ import annotations
+
+from citecast.pipeline import RunReport
+
+ICON = {"published": "✅", "dry_run": "📝", "failed": "❌", "rejected": "⛔", "unconfirmed": "❓",
+        "skipped": "⏭", "deferred": "⏳"}
+
+
+def summary_dict(report: RunReport) -> dict:
+    counts: dict[str, int] = {}
+    for o in report.outcomes:
+        counts[o.status] = counts.get(o.status, 0) + 1
+    return {
+        "week": report.slot,
+        "run_id": report.run_id,
+        "counts": counts,
+        "posts": [
+            {"page": o.page, "channel": o.channel, "status": o.status, "detail": o.detail,
+             "platform_id": o.platform_id, "platform_url": o.platform_url}
+            for o in report.outcomes
+        ],
+        "problems": [str(p) for p in report.problems],
+        "not_due": report.not_due,
+        "ledger": _safe_url(report.ledger_url),
+        "outbox": report.outbox,
+    }
+
+
+def markdown_summary(report: RunReport) -> str:
+    lines = [f"# Distribution, week {report.slot}", ""]
+    counts = summary_dict(report)["counts"]
+    lines.append(", ".join(f"{ICON.get(k, '')} {v} {k.replace('_', ' ')}" for k, v in sorted(counts.items())) or "Nothing was due.")
+    lines += ["", "| page | channel | status | link / detail |", "|---|---|---|---|"]
+    for o in sorted(report.outcomes, key=lambda o: (o.page, o.channel)):
+        where = f"[{o.platform_id}]({o.platform_url})" if o.platform_url and o.platform_url.startswith("http") else (o.detail or o.platform_id or "")
+        lines.append(f"| {o.page} | {o.channel} | {ICON.get(o.status, '')} {o.status} | {_cell(where)} |")
+    if report.channels:
+        lines += ["", "## Channels", ""]
+        for name, (live, why) in sorted(report.channels.items()):
+            lines.append(f"- **{name}**: {'live' if live else 'dry run (outbox)'} — {why}")
+    if report.problems:
+        lines += ["", "## Pages with problems", ""]
+        lines += [f"- {_cell(str(p))}" for p in report.problems if p.severity == "error"]
+        warnings = [p for p in report.problems if p.severity == "warning"]
+        if warnings:
+            lines.append(f"- plus {len(warnings)} warning(s): run `citecast check`")
+    if report.not_due:
+        lines += ["", "## Not due", ""]
+        lines += [f"- {slug}: {why}" for slug, why in sorted(report.not_due.items())]
+    return "\n".join(lines) + "\n"
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def _safe_url(url: str) -> str:
+    """A database URL without its password, for logs and artifacts."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return "<unparseable database URL>"

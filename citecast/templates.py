@@ -1,0 +1,84 @@
+"""Channel templates: Jinja2 in a sandbox, page text passed only as data."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from jinja2 import FileSystemLoader, StrictUndefined, TemplateError
+from jinja2.sandbox import SandboxedEnvironment
+
+PART_BREAK = "[next post]"
+
+
+class TemplateProblem(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class ChannelTemplate:
+    name: str
+    source_hash: str
+    _template: Any
+
+    def has(self, block: str) -> bool:
+        return block in self._template.blocks
+
+    def render_block(self, block: str, context: dict[str, Any]) -> str:
+        if not self.has(block):
+            return ""
+        try:
+            ctx = self._template.new_context(context)
+            return "".join(self._template.blocks[block](ctx)).strip()
+        except TemplateError as exc:
+            raise TemplateProblem(f"template {self.name}, block {block!r}: {exc}") from None
+
+    def render_parts(self, context: dict[str, Any]) -> tuple[str, ...]:
+        text = self.render_block("post", context)
+        parts = [_tidy(p) for p in text.split(PART_BREAK)]
+        return tuple(p for p in parts if p)
+
+
+class Templates:
+    """Finds and compiles channel templates once per run."""
+
+    def __init__(self, directory: Path, site_overrides: dict[str, str] | None = None):
+        self.directory = Path(directory)
+        self.site_overrides = dict(site_overrides or {})
+        self.env = SandboxedEnvironment(
+            loader=FileSystemLoader(str(self.directory)),
+            undefined=StrictUndefined,
+            autoescape=False,
+            keep_trailing_newline=False,
+        )
+        self._cache: dict[str, ChannelTemplate] = {}
+
+    def name_for(self, channel: str, page_overrides: dict[str, str] | None = None) -> str:
+        return (page_overrides or {}).get(channel) or self.site_overrides.get(channel) or f"{channel}.md.j2"
+
+    def get(self, channel: str, page_overrides: dict[str, str] | None = None) -> ChannelTemplate:
+        name = self.name_for(channel, page_overrides)
+        if name not in self._cache:
+            path = self.directory / name
+            if not path.is_file():
+                raise TemplateProblem(f"template {name} not found in {self.directory} (channel {channel})")
+            source = path.read_text(encoding="utf-8")
+            try:
+                compiled = self.env.from_string(source)
+            except TemplateError as exc:
+                line = getattr(exc, "lineno", None)
+                raise TemplateProblem(f"template {name}{f' line {line}' if line else ''}: {exc}") from None
+            self._cache[name] = ChannelTemplate(name, hashlib.sha256(source.encode()).hexdigest(), compiled)
+        return self._cache[name]
+
+
+def _tidy(text: str) -> str:
+    lines = [ln.rstrip() for ln in text.strip().split("\n")]
+    out: list[str] = []
+    for ln in lines:
+        if ln == "" and out and out[-1] == "":
+            continue
+        out.append(ln)
+    return "\n".join(out).strip()
