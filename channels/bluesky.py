@@ -73,7 +73,7 @@ class BlueskyChannel(Channel):
                 with self._errors("logging in to Bluesky"):
                     profile = client.login(self._handle, self._password)
             except Unconfirmed as exc:  # no post was sent yet: a plain retry-later
-                raise RateLimited("no answer from Bluesky while logging in; nothing was posted", retry_after=None) from None
+                raise ChannelError("no answer from Bluesky while logging in; nothing was posted") from None
             self._did = profile.did if profile else client._session.did
             self._atproto = client
         return client
@@ -173,6 +173,10 @@ def _map(exc: Exception, doing: str) -> ChannelError | None:
     from atproto_client import exceptions as ae
     from atproto_core.exceptions import AtProtocolError
 
+    if isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)):
+        return ChannelError(f"could not reach Bluesky while {doing} (nothing was sent)")
+    if isinstance(exc, httpx.TransportError):  # e.g. a dropped connection, which atproto lets through
+        return Unconfirmed(f"no answer from Bluesky while {doing} ({type(exc).__name__}): the post may exist")
     if not isinstance(exc, AtProtocolError):
         return None
     status = exc.response.status_code if getattr(exc, "response", None) is not None else None
@@ -189,7 +193,7 @@ def _map(exc: Exception, doing: str) -> ChannelError | None:
     if isinstance(exc, ae.NetworkError) and status is None:
         cause = exc.__cause__ or exc.__context__
         if isinstance(cause, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)):
-            return RateLimited(f"could not reach Bluesky while {doing} (nothing was sent)", retry_after=None)
+            return ChannelError(f"could not reach Bluesky while {doing} (nothing was sent)")
         return Unconfirmed(
             f"no answer from Bluesky while {doing} ({type(cause).__name__ if cause else 'network'}): the post may exist"
         )

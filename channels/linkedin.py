@@ -151,7 +151,7 @@ class LinkedInChannel(Channel):
         try:
             return self._http().request(method, path, **kwargs)
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
-            raise RateLimited(f"could not reach LinkedIn while {doing} (nothing was sent): {type(exc).__name__}") from None
+            raise ChannelError(f"could not reach LinkedIn while {doing} (nothing was sent): {type(exc).__name__}") from None
         except httpx.HTTPError as exc:
             raise Unconfirmed(f"no answer from LinkedIn while {doing} ({type(exc).__name__}): the post may exist") from None
 

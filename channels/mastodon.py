@@ -181,7 +181,7 @@ def _map(exc: Exception, doing: str, channel: MastodonChannel) -> ChannelError |
             isinstance(cause, requests.exceptions.ConnectionError)
             and ("NewConnectionError" in repr(cause) or "NameResolutionError" in repr(cause))
         ):
-            return RateLimited(f"could not reach Mastodon while {doing} (nothing was sent)", retry_after=None)
+            return ChannelError(f"could not reach Mastodon while {doing} (nothing was sent)")
         return Unconfirmed(
             f"no answer from Mastodon while {doing} ({type(cause).__name__ if cause else 'network'}): "
             "the post may exist; lookup decides"

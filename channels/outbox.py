@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -44,20 +44,43 @@ class OutboxChannel(Channel):
 
     def path_for(self, key: str) -> Path:
         page, channel, slot, seq = key.split(":")
+        page = page.replace("/", "__")
         suffix = "" if seq == "0" else f".{seq}"
         return self.directory / slot / channel / f"{page}{suffix}.md"
 
+    @property
+    def log_path(self) -> Path:
+        return self.directory / "sent.jsonl"
+
     def publish(self, post: Post, key: str) -> Published:
-        path = self.path_for(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        _write_atomically(path, _as_markdown(post, key))
-        return Published(id=key, url=path.resolve().as_uri())
+        # The append to sent.jsonl is the act of posting (one write, like one API call);
+        # the markdown file is its readable copy. The log also lets tests count duplicates.
+        self.directory.mkdir(parents=True, exist_ok=True)
+        record = {"key": key, "channel": post.channel, "title": post.title, "parts": list(post.parts),
+                  "link": post.link, "at": datetime.now(timezone.utc).isoformat()}
+        line = (json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8")
+        fd = os.open(self.log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            os.write(fd, line)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        return self._write_copy(post, key)
 
     def lookup(self, post: Post, key: str, since: datetime) -> Published | None:
-        path = self.path_for(key)
-        if path.exists() and f"key: {key}\n" in path.read_text(encoding="utf-8"):
-            return Published(id=key, url=path.resolve().as_uri())
+        if self.log_path.exists():
+            with self.log_path.open(encoding="utf-8") as fh:
+                for line in fh:
+                    if f'"key": "{key}"' in line:
+                        return self._write_copy(post, key)  # the copy may be missing after a crash
         return None
+
+    def _write_copy(self, post: Post, key: str) -> Published:
+        path = self.path_for(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if not path.exists():
+            _write_atomically(path, _as_markdown(post, key))
+        return Published(id=key, url=path.resolve().as_uri())
 
 
 def _as_markdown(post: Post, key: str) -> str:

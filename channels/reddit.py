@@ -121,7 +121,7 @@ class RedditChannel(Channel):
     def publish(self, post: Post, key: str) -> Published:
         reddit = self._reddit()
         sub = self._subreddit(post)
-        kind = post.options.get("kind", "self")
+        kind = post.options.get("kind") or "self"
         args: dict[str, Any] = {}
         if post.options.get("flair_id"):
             args["flair_id"] = str(post.options["flair_id"])
@@ -140,7 +140,9 @@ class RedditChannel(Channel):
 
     def lookup(self, post: Post, key: str, since: datetime) -> Published | None:
         reddit = self._reddit()
-        sub = self._subreddit(post).lower()
+        # A post rebuilt from the ledger may lack the page's subreddit: then title and body decide.
+        sub = str(post.options.get("subreddit") or "").removeprefix("/").removeprefix("r/").lower()
+        kind = post.options.get("kind") or self.options.get("kind") or "self"
         after = _utc(since) - CLOCK_SKEW
         body = "\n\n".join(post.parts)
         with _translate(self, "looking up recent submissions on Reddit"):
@@ -149,9 +151,9 @@ class RedditChannel(Channel):
             for s in me.submissions.new(limit=int(self.options.get("lookup_limit", 25))):
                 if datetime.fromtimestamp(s.created_utc, timezone.utc) < after:
                     continue
-                if str(s.subreddit).lower() != sub or s.title != (post.title or ""):
+                if (sub and str(s.subreddit).lower() != sub) or s.title != (post.title or ""):
                     continue
-                if post.options.get("kind", "self") == "link":
+                if kind == "link":
                     same = s.url == post.link
                 else:
                     same = " ".join((s.selftext or "").split()) == " ".join(body.split())
@@ -241,7 +243,7 @@ def _map(exc: Exception, doing: str) -> ChannelError | None:
             isinstance(original, requests.exceptions.ConnectionError)
             and ("NewConnectionError" in repr(original) or "NameResolutionError" in repr(original))
         ):
-            return RateLimited(f"could not reach Reddit while {doing} (nothing was sent)", retry_after=None)
+            return ChannelError(f"could not reach Reddit while {doing} (nothing was sent)")
         return Unconfirmed(
             f"no answer from Reddit while {doing} ({type(original).__name__}): the post may exist"
         )

@@ -199,7 +199,7 @@ def _translate(exc, doing, tweepy, requests) -> ChannelError | None:
         return Rejected(f"X rejected {doing}: {msg}")
     if isinstance(exc, requests.RequestException):
         if _not_sent(exc, requests):
-            return RateLimited(f"could not reach X while {doing} (nothing was sent): {msg}", retry_after=None)
+            return ChannelError(f"could not reach X while {doing} (nothing was sent): {msg}")
         return Unconfirmed(f"no answer from X while {doing} ({type(exc).__name__}): the post may exist")
     if isinstance(exc, tweepy.TweepyException):
         return Rejected(f"X client error while {doing}: {msg}")

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-import tomllib
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -60,24 +59,8 @@ class Citations(BaseModel):
 
 
 def citations_settings(settings: "Settings | None") -> Citations:
-    """`settings.citations` when config.py has it, else the `[citations]` table read directly."""
-    if settings is None:
-        return Citations()
-    found = getattr(settings, "citations", None)
-    if isinstance(found, Citations):
-        return found
-    if isinstance(found, BaseModel):
-        return Citations.model_validate(found.model_dump())
-    if isinstance(found, dict):
-        return Citations.model_validate(found)
-    from citecast.config import _config_file
-
-    cfg = _config_file()
-    if cfg is None or not cfg.exists():
-        return Citations()
-    with cfg.open("rb") as fh:
-        data = tomllib.load(fh)
-    return Citations.model_validate(data.get("citations", {}))
+    """The `[citations]` settings (defaults when there are no settings)."""
+    return settings.citations if settings is not None else Citations()
 
 
 def resolve(settings: "Settings | None", p: Path) -> Path:

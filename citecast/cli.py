@@ -339,6 +339,20 @@ def serve():
     serve_all(_settings())
 
 
+def _register_extensions() -> None:
+    from citecast.cli_citations import register as citations
+
+    citations(app)
+    try:
+        from citecast.cli_preview import register as preview
+    except ImportError:
+        return
+    preview(app)
+
+
+_register_extensions()
+
+
 def main() -> None:
     try:
         app()

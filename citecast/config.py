@@ -20,6 +20,8 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from citecast.citations import Citations  # noqa: E402  (stdlib + pydantic only)
+
 Cadence = Literal["weekly", "biweekly", "monthly", "once"]
 CADENCE_WEEKS: dict[str, int | None] = {"weekly": 1, "biweekly": 2, "monthly": 4, "once": None}
 KNOWN_CHANNELS = ("x", "linkedin", "reddit", "bluesky", "mastodon")
@@ -109,6 +111,7 @@ class Settings(BaseSettings):
     distribution: Distribution = Field(default_factory=Distribution)
     llm: LLM = Field(default_factory=LLM)
     schedule: Schedule = Field(default_factory=Schedule)
+    citations: Citations = Field(default_factory=Citations)
     channels: dict[str, dict[str, Any]] = Field(default_factory=dict)
     templates: dict[str, str] = Field(default_factory=dict)  # channel -> template file override
 

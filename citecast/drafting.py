@@ -115,7 +115,10 @@ class OfflineDrafter:
 
 def _strip_urls(text: str) -> str:
     # Only the canonical link may appear in a post: URLs quoted in the page text go.
-    for url in extract_urls(text):
+    urls = extract_urls(text)
+    if not urls:
+        return text.strip()
+    for url in urls:
         text = text.replace(url, "")
     return re.sub(r"\(\s*\)|\s{2,}", " ", text).strip()
 

@@ -450,7 +450,9 @@ def _check_library(lib: Library, settings: Settings, distributed_urls: dict[str,
     by_slug: dict[str, Page] = {}
     by_url: dict[str, Page] = {}
     keep: list[Page] = []
-    for page in lib.pages:
+    # On a clash the page whose file name is its slug keeps it: a stray copy must not
+    # knock out the established page.
+    for page in sorted(lib.pages, key=lambda pg: (pg.path.stem != pg.slug.split("/")[-1], str(pg.path))):
         name = display_path(page.path, settings.root)
         if page.slug in by_slug:
             other = display_path(by_slug[page.slug].path, settings.root)
@@ -471,7 +473,7 @@ def _check_library(lib: Library, settings: Settings, distributed_urls: dict[str,
         by_slug[page.slug] = page
         by_url[url] = page
         keep.append(page)
-    lib.pages = keep
+    lib.pages = sorted(keep, key=lambda pg: str(pg.path))
 
 
 def _is_absolute_http(url: Any) -> bool:

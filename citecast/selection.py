@@ -115,8 +115,13 @@ def select_due(
     if wanted or force:
         sel.due = candidates  # a person named the pages: no weekly budget
         return sel
-    budget = max(0, max_pages - len(pages_done_this_slot or set()))
-    sel.due, sel.over_budget = candidates[:budget], candidates[budget:]
+    # Pages already in this week's batch finish their remaining channels (a retry
+    # after a failure) without taking a new place in the budget.
+    done = pages_done_this_slot or set()
+    continuing = [d for d in candidates if d.page.slug in done]
+    new = [d for d in candidates if d.page.slug not in done]
+    budget = max(0, max_pages - len(done))
+    sel.due, sel.over_budget = continuing + new[:budget], new[budget:]
     for d in sel.over_budget:
         sel.not_due[d.page.slug] = f"over the weekly budget of {max_pages} pages"
     return sel

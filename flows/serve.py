@@ -7,15 +7,28 @@ from prefect.schedules import Cron
 
 from citecast.config import Settings
 from flows.distribute import weekly_distribution
+from flows.probe import citation_probe
+from flows.report import citation_report
+
+
+def deployments(settings: Settings) -> list:
+    tz = settings.site.timezone
+    cron = settings.schedule
+    return [
+        weekly_distribution.to_deployment(
+            name="weekly-distribution", schedules=[Cron(cron.distribution_cron, timezone=tz)],
+            description="Post the week's due pages to their channels.", concurrency_limit=1,
+        ),
+        citation_probe.to_deployment(
+            name="citation-probe", schedules=[Cron(cron.probe_cron, timezone=tz)],
+            description="Ask AI answer engines the tracked queries and log the URLs they cite.",
+        ),
+        citation_report.to_deployment(
+            name="citation-report", schedules=[Cron(cron.report_cron, timezone=tz)],
+            description="Citation pickup by topic, freshness and cohort.",
+        ),
+    ]
 
 
 def serve_all(settings: Settings) -> None:
-    tz = settings.site.timezone
-    deployments = [
-        weekly_distribution.to_deployment(
-            name="weekly-distribution",
-            schedules=[Cron(settings.schedule.distribution_cron, timezone=tz)],
-            description="Post the week's due pages to their channels.",
-        )
-    ]
-    serve(*deployments)
+    serve(*deployments(settings))

@@ -27,6 +27,7 @@ from typing import Any, Callable
 from urllib.parse import parse_qs, urlsplit
 
 FAULTS = (
+    "ok",  # no fault for this call: lets a test fail a later call
     "rate_limit",
     "server_error",
     "drop_before_store",
@@ -95,7 +96,8 @@ class FakeServer:
         handler = _handler_for(self)
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self._httpd.daemon_threads = True
-        threading.Thread(target=self._httpd.serve_forever, daemon=True).start()
+        self._bind()
+        threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
         return self
 
     def stop(self) -> None:
@@ -103,6 +105,7 @@ class FakeServer:
         if self._httpd:
             self._httpd.shutdown()
             self._httpd.server_close()
+            self._httpd = None
 
     def __enter__(self):
         return self.start()
@@ -112,9 +115,11 @@ class FakeServer:
 
     @property
     def url(self) -> str:
-        assert self._httpd is not None
+        return self._url
+
+    def _bind(self) -> None:
         host, port = self._httpd.server_address[:2]
-        return f"http://{host}:{port}"
+        self._url = f"http://{host}:{port}"
 
     # -- helpers for subclasses ---------------------------------------------
 
@@ -141,6 +146,8 @@ class FakeServer:
             elif self.fault_rate and self.rng.random() < self.fault_rate:
                 kind = self.rng.choice(self.fault_mix)
             else:
+                return None
+            if kind == "ok":
                 return None
             self.faults_injected.append(kind)
             return kind

@@ -1,0 +1,128 @@
+"""CLI commands for citations: `probe`, `report`, `import citations FILE`, `import backlinks FILE`.
+
+Heavy imports (openai, matplotlib, prefect, SQLAlchemy models) stay inside the
+commands so `citecast --help` stays fast.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+
+def _settings():
+    from citecast.config import ConfigError, load_settings
+
+    try:
+        return load_settings()
+    except ConfigError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2)
+
+
+def _when(text: str | None, option: str) -> datetime | None:
+    if not text:
+        return None
+    try:
+        ts = datetime.fromisoformat(text)
+    except ValueError:
+        raise typer.BadParameter(f"{text!r} is not a date (use YYYY-MM-DD)", param_hint=option)
+    return ts.replace(tzinfo=timezone.utc) if ts.tzinfo is None else ts
+
+
+def register(app: typer.Typer) -> None:
+    import_app = typer.Typer(help="Import citation or backlink exports (CSV/TSV) into the ledger.",
+                             no_args_is_help=True)
+
+    @app.command()
+    def probe(
+        engine: List[str] = typer.Option([], "--engine", "-e", help="Engine name from [citations.engines]; repeat. Default: all enabled."),
+        samples: Optional[int] = typer.Option(None, "--samples", "-n", min=1, help="Answers per query and engine (default: citations.samples)."),
+        topic: Optional[str] = typer.Option(None, "--topic", help="Only the queries of this topic."),
+        query: Optional[str] = typer.Option(None, "--query", "-q", help="Ask this one query."),
+    ) -> None:
+        """Ask AI answer engines the tracked queries and log which URLs they cite."""
+        from citecast.engines import run_probe
+
+        result = run_probe(_settings(), engine_names=engine or None, samples=samples, topic=topic, query=query)
+        typer.echo(result.summary())
+        if result.failures:
+            raise typer.Exit(1)
+
+    @app.command()
+    def report(
+        out: Optional[Path] = typer.Option(None, "--out", "-o", help="Folder for citations.html and csv/ (default: citations.report_dir)."),
+        since: Optional[str] = typer.Option(None, help="First day of answers to count (YYYY-MM-DD)."),
+        until: Optional[str] = typer.Option(None, help="Day after the last one to count (YYYY-MM-DD)."),
+        markdown: bool = typer.Option(False, "--markdown", help="Also print the markdown summary."),
+    ) -> None:
+        """Write the citation report: HTML with charts, CSV files, and a summary."""
+        from citecast.report import run_report
+
+        written = run_report(_settings(), out=out, since=_when(since, "--since"), until=_when(until, "--until"))
+        for v in written.report.verdicts:
+            typer.echo(v.text)
+        typer.echo(f"wrote {written.html} and {len(written.csv)} CSV files in {written.csv[0].parent if written.csv else '-'}")
+        if markdown:
+            typer.echo(written.markdown)
+
+    @import_app.command("citations")
+    def import_citations_cmd(
+        file: Path = typer.Argument(..., exists=True, dir_okay=False, help="CSV or TSV export."),
+        preset: str = typer.Option("auto", help="Column names: auto, citecast, superlines."),
+        map_: List[str] = typer.Option([], "--map", help="field=Header; fields: date, engine, prompt, url, position, topic, title, brand_mentioned, answer_id, surface."),
+        engine: Optional[str] = typer.Option(None, help="Engine for every row, when the file has no engine column."),
+        surface: str = typer.Option("import", help="api | app | import: where the answers were seen."),
+        topic: Optional[str] = typer.Option(None, help="Topic for prompts that belong to no page."),
+    ) -> None:
+        """Import a citation-tracking export: date, engine, prompt, cited URL, position."""
+        from citecast.citations import PageIndex, load_pages, open_ledger
+        from citecast.imports import ImportFailed, import_citations, parse_mapping
+
+        settings = _settings()
+        try:
+            mapping = parse_mapping(map_)
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc), param_hint="--map")
+        ledger = open_ledger(settings)
+        try:
+            result = import_citations(ledger, file, PageIndex(load_pages(settings, ledger)), preset=preset,
+                                      mapping=mapping, engine=engine, surface=surface, topic=topic)
+        except ImportFailed as exc:
+            typer.echo(str(exc), err=True)
+            raise typer.Exit(1)
+        finally:
+            ledger.close()
+        typer.echo(result.summary())
+
+    @import_app.command("backlinks")
+    def import_backlinks_cmd(
+        file: Path = typer.Argument(..., exists=True, dir_okay=False, help="CSV or TSV export."),
+        preset: str = typer.Option("auto", help="Column names: auto, ahrefs, ahrefs-legacy, semrush, search-console."),
+        map_: List[str] = typer.Option([], "--map", help="field=Header; fields: source_url, target_url, anchor, first_seen, last_seen, nofollow, follow, rel."),
+        target: Optional[str] = typer.Option(None, help="Target URL for every row (Search Console exports per page)."),
+    ) -> None:
+        """Import a backlink export: source URL, target URL, anchor, first seen, follow/nofollow."""
+        from citecast.citations import PageIndex, load_pages, open_ledger
+        from citecast.imports import ImportFailed, import_backlinks, parse_mapping
+
+        settings = _settings()
+        try:
+            mapping = parse_mapping(map_)
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc), param_hint="--map")
+        ledger = open_ledger(settings)
+        try:
+            result = import_backlinks(ledger, file, PageIndex(load_pages(settings, ledger)), preset=preset,
+                                      mapping=mapping, target=target)
+        except ImportFailed as exc:
+            typer.echo(str(exc), err=True)
+            raise typer.Exit(1)
+        finally:
+            ledger.close()
+        typer.echo(result.summary())
+
+    app.add_typer(import_app, name="import")
