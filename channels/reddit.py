@@ -9,7 +9,6 @@ turns those retries off for its session, so an unknown outcome surfaces as
 from __future__ import annotations
 
 import re
-import time
 from datetime import datetime, timedelta, timezone
 from typing import Any
 

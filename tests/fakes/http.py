@@ -20,7 +20,6 @@ import random
 import re
 import socket
 import threading
-import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable
@@ -230,7 +229,3 @@ def _handler_for(server: FakeServer) -> type[BaseHTTPRequestHandler]:
         do_GET = do_POST = do_PUT = do_DELETE = _handle
 
     return Handler
-
-
-def utc_now() -> float:
-    return time.time()

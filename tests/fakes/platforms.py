@@ -28,6 +28,7 @@ def iso(ts: float) -> str:
 
 
 class FakeX(FakeServer):
+    wait = 30  # seconds until the rate-limit window resets
     user_id = "4242"
 
     def __init__(self, consumer_key: str = "x-key", consumer_secret: str = "x-secret-value",
@@ -84,7 +85,7 @@ class FakeX(FakeServer):
             return Reply(429, {"title": "Too Many Requests", "detail": "Too Many Requests", "type": "about:blank",
                                "status": 429},
                          {"x-rate-limit-limit": "100", "x-rate-limit-remaining": "0",
-                          "x-rate-limit-reset": str(int(time.time()) + 30)})
+                          "x-rate-limit-reset": str(int(time.time()) + self.wait)})
 
         return self.publish(req, store, rate_limited, duplicate)
 
@@ -116,6 +117,8 @@ class FakeX(FakeServer):
 
 
 class FakeReddit(FakeServer):
+    wait = 420
+
     def __init__(self, client_id: str = "r-id", client_secret: str = "r-secret", username: str = "citebot",
                  password: str = "r-pass"):
         super().__init__()
@@ -163,7 +166,8 @@ class FakeReddit(FakeServer):
                 "url": f"https://www.reddit.com{permalink}", "drafts_count": 0, "id": sid, "name": f"t3_{sid}"}}})
 
         def rate_limited() -> Reply:
-            return errors(("RATELIMIT", "Looks like you've been doing that a lot. Take a break for 7 minutes "
+            when = f"{self.wait // 60} minutes" if self.wait >= 60 else f"{self.wait} seconds"
+            return errors(("RATELIMIT", f"Looks like you've been doing that a lot. Take a break for {when} "
                                         "before trying again.", "ratelimit"))
 
         return self.publish(req, store, rate_limited, duplicate)
@@ -184,6 +188,8 @@ class FakeReddit(FakeServer):
 
 
 class FakeLinkedIn(FakeServer):
+    wait = 60
+
     def __init__(self, token: str = "li-token"):
         super().__init__()
         self.token = token
@@ -222,7 +228,7 @@ class FakeLinkedIn(FakeServer):
             return Reply(201, None, {"x-restli-id": urn})
 
         def rate_limited() -> Reply:
-            return Reply(429, {"status": 429, "message": "Resource level throttle limit reached"}, {"Retry-After": "60"})
+            return Reply(429, {"status": 429, "message": "Resource level throttle limit reached"}, {"Retry-After": str(self.wait)})
 
         return self.publish(req, store, rate_limited, duplicate)
 
@@ -245,6 +251,7 @@ def _b64(obj: dict) -> str:
 
 
 class FakeBluesky(FakeServer):
+    wait = 45
     did = "did:plc:citecastfake0000000000000"
     cid = "bafyreie5737gdxlw5i64vzichcalba3z2v5n6icifvx5xytvske7mr3hpm"
 
@@ -295,7 +302,7 @@ class FakeBluesky(FakeServer):
         def rate_limited() -> Reply:
             return Reply(429, {"error": "RateLimitExceeded", "message": "Rate Limit Exceeded"},
                          {"ratelimit-limit": "5000", "ratelimit-remaining": "0", "ratelimit-policy": "5000;w=3600",
-                          "ratelimit-reset": str(int(time.time()) + 45)})
+                          "ratelimit-reset": str(int(time.time()) + self.wait)})
 
         def duplicate() -> Reply:
             return Reply(400, {"error": "InvalidRequest", "message": "Invalid app.bsky.feed.post record"})
@@ -331,6 +338,7 @@ def _status_html(text: str) -> str:
 
 
 class FakeMastodon(FakeServer):
+    wait = 40
     account_id = "109000000000000001"
 
     def __init__(self, token: str = "masto-token", max_characters: int = 500, per_url: int = 23):
@@ -338,7 +346,7 @@ class FakeMastodon(FakeServer):
         self.token = token
         self.max_characters, self.per_url = max_characters, per_url
         self.by_key: dict[str, dict] = {}
-        self.route("GET", r"/api/v2/instance", self.instance)
+        self.route("GET", r"/api/v2/instance/?", self.instance)
         self.route("POST", r"/api/v1/statuses", self.create)
         self.route("GET", r"/api/v1/accounts/verify_credentials", self.me)
         self.route("GET", r"/api/v1/accounts/(\d+)/statuses", self.statuses)
@@ -380,7 +388,7 @@ class FakeMastodon(FakeServer):
         def rate_limited() -> Reply:
             return Reply(429, {"error": "Too many requests"},
                          {"X-RateLimit-Limit": "300", "X-RateLimit-Remaining": "0",
-                          "X-RateLimit-Reset": iso(time.time() + 40)})
+                          "X-RateLimit-Reset": iso(time.time() + self.wait)})
 
         def duplicate() -> Reply:
             return Reply(422, {"error": "Validation failed: Text character limit of 500 exceeded"})
@@ -418,7 +426,7 @@ SECRETS = {"x": "x-secret-value", "reddit": "r-pass", "linkedin": "li-token", "b
            "mastodon": "masto-token"}
 
 #: seconds until the fake's rate-limit window resets
-RETRY_AFTER = {"x": 30, "reddit": 420, "linkedin": 60, "bluesky": 45, "mastodon": 40}
+RETRY_AFTER = {name: fake.wait for name, fake in FAKES.items()}
 
 
 def channel_options(name: str, fake: FakeServer, timeout: float = 1.0) -> dict[str, Any]:
