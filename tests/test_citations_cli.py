@@ -11,7 +11,7 @@ import typer
 from typer.testing import CliRunner
 
 from citecast.cli_citations import register
-from fakes.engines import FakeEngineServer, Scripted
+from tests.fakes.engines import FakeEngineServer, Scripted
 
 ROOT = Path(__file__).resolve().parent.parent
 Q = "what is generative engine optimisation"

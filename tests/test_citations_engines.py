@@ -13,7 +13,7 @@ from citecast.engines import (ChatEngine, OpenAISearchEngine, PerplexityEngine, 
                               probe)
 from citecast.ledger.citation_tables import CitedUrlRow, ObservationRow
 from citecast.ledger.store import Ledger
-from fakes.engines import FakeEngineServer, Scripted
+from tests.fakes.engines import FakeEngineServer, Scripted
 
 Q = "do backlinks still matter for AI citations"
 PAGE = PageRef(slug="bvd", canonical_url="https://citecast.dev/backlinks-vs-distribution",
