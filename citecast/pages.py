@@ -12,6 +12,8 @@ import json
 import re
 import tomllib
 from dataclasses import dataclass, field
+from functools import cached_property
+from itertools import islice
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -65,7 +67,10 @@ class TomlHandler(TOMLHandler):
 
 
 _YAML, _TOML = YAMLHandler(), TomlHandler()
-_MD = MarkdownIt("commonmark").enable("table")
+_MD = MarkdownIt("commonmark")
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)?%?")
+_FAQ_HEADING = re.compile(r"\bfaqs?\b|frequently asked|questions")
+_KEY_POINTS_HEADING = re.compile(r"key (points|takeaways)|tl;?dr|summary|in short")
 
 
 @dataclass(frozen=True)
@@ -78,7 +83,18 @@ class Extract:
     words: int
     numbers: int
     links: int
-    plain_text: str
+    body: str = field(repr=False, default="")
+
+    @cached_property
+    def plain_text(self) -> str:
+        """The body as plain text, made on first use: a library scan never needs it."""
+        parts = []
+        for tok in _MD.parse(self.body):
+            if tok.type == "inline":
+                text = _plain(tok)
+                if text:
+                    parts.append(text)
+        return "\n".join(parts)
 
 
 class Page(BaseModel):
@@ -189,16 +205,14 @@ def load_library(settings: Settings, distributed_urls: dict[str, set[str]] | Non
 
 def load_page(path: Path, settings: Settings, content_root: Path | None = None) -> tuple[Page | None, list[Problem]]:
     """One page and its problems; the page is None when any problem is an error."""
-    name = display_path(path, settings.root)
+    name = display_path(path, settings.root, resolve=False)
     problems: list[Problem] = []
 
     def error(message: str, fix: str = "", field_name: str | None = None, line: int | None = None):
         problems.append(Problem(name, message, fix, field_name, line))
         return None, problems
 
-    root = (content_root or settings.path("content")).resolve()
-    real = path.resolve()
-    if path.is_symlink() and not real.is_relative_to(root):
+    if path.is_symlink() and not path.resolve().is_relative_to((content_root or settings.path("content")).resolve()):
         return error("is a link to a file outside the content folder", "copy the page into content/ instead of linking it")
     try:
         size = path.stat().st_size
@@ -336,7 +350,12 @@ def load_page(path: Path, settings: Settings, content_root: Path | None = None) 
 
 
 def extract_body(body: str) -> Extract:
-    """Direct answer, key points and FAQ from the markdown, as plain text."""
+    """Direct answer, key points and FAQ from the markdown, as plain text.
+
+    Only the tokens those need are turned into text; counting words, numbers
+    and links runs over the raw body, which keeps a library scan close to the
+    cost of parsing alone.
+    """
     tokens = _MD.parse(body)
     direct = ""
     words_before = 0
@@ -348,64 +367,52 @@ def extract_body(body: str) -> Extract:
     question: str | None = None
     list_depth = 0
     list_target: list[str] | None = None
-    plain: list[str] = []
-    numbers = links = 0
-    i = 0
-    while i < len(tokens):
-        tok = tokens[i]
-        if tok.type == "heading_open":
-            text = _plain(tokens[i + 1])
-            level = int(tok.tag[1])
-            plain.append(text)
-            if level <= 2:
-                heading = text.lower()
-                in_faq = bool(re.search(r"\bfaq\b|frequently asked|questions", heading))
-                question = None
-            elif in_faq and text.rstrip().endswith("?"):
-                question = text
-            if level > 1 and text.endswith("?") and not in_faq and level >= 3:
-                question = text
-            i += 3
-            continue
-        if tok.type == "bullet_list_open" or tok.type == "ordered_list_open":
+    for i, tok in enumerate(tokens):
+        kind = tok.type
+        if kind == "inline":
+            parent = tokens[i - 1]
+            if parent.type == "heading_open":
+                text = _plain(tok)
+                if parent.tag in ("h1", "h2"):
+                    heading = text.lower()
+                    in_faq = bool(_FAQ_HEADING.search(heading))
+                    question = None
+                elif text.endswith("?"):
+                    question = text
+            elif parent.type == "paragraph_open":
+                if list_depth == 0:
+                    if question is not None:
+                        faq.append((question, _plain(tok)))
+                        question = None
+                    elif not direct and heading is None and words_before <= DIRECT_ANSWER_WITHIN_WORDS:
+                        text = _plain(tok)
+                        n = len(text.split())
+                        if n <= DIRECT_ANSWER_MAX_WORDS:
+                            direct = text
+                        words_before += n
+                elif list_target is not None and list_depth == 1:
+                    list_target.append(_plain(tok))
+        elif kind in ("bullet_list_open", "ordered_list_open"):
             list_depth += 1
             if list_depth == 1:
-                if heading and re.search(r"key (points|takeaways)|tl;?dr|summary|in short", heading) and not key_points:
+                if heading and not key_points and _KEY_POINTS_HEADING.search(heading):
                     list_target = key_points
                 elif not first_list:
                     list_target = first_list
                 else:
                     list_target = None
-        elif tok.type in ("bullet_list_close", "ordered_list_close"):
+        elif kind in ("bullet_list_close", "ordered_list_close"):
             list_depth -= 1
             if list_depth == 0:
                 list_target = None
-        elif tok.type == "inline":
-            text = _plain(tok)
-            plain.append(text)
-            numbers += len(re.findall(r"\d+(?:[.,]\d+)?\s*%?|\b(19|20)\d\d\b", text))
-            links += sum(1 for c in (tok.children or []) if c.type == "link_open")
-            parent = tokens[i - 1].type if i else ""
-            if parent == "paragraph_open" and list_depth == 0:
-                if not direct and heading is None and words_before <= DIRECT_ANSWER_WITHIN_WORDS:
-                    if len(text.split()) <= DIRECT_ANSWER_MAX_WORDS:
-                        direct = text
-                if question and not any(q == question for q, _ in faq):
-                    faq.append((question, text))
-                    question = None
-                words_before += len(text.split())
-            elif parent == "paragraph_open" and list_target is not None and list_depth == 1:
-                list_target.append(text)
-        i += 1
-    plain_text = "\n".join(p for p in plain if p)
     return Extract(
         direct_answer=direct,
         key_points=tuple(key_points or first_list),
         faq=tuple(faq),
-        words=len(plain_text.split()),
-        numbers=numbers,
-        links=links,
-        plain_text=plain_text,
+        words=len(body.split()),
+        numbers=sum(1 for _ in islice(_NUMBER.finditer(body), 2)),  # the rule wants "at least two"
+        links=body.count("](http") + body.count("<http"),
+        body=body,
     )
 
 
@@ -417,7 +424,7 @@ def _plain(inline) -> str:
             out.append(child.content)
         elif child.type in ("softbreak", "hardbreak"):
             out.append(" ")
-    return re.sub(r"\s+", " ", "".join(out)).strip()
+    return " ".join("".join(out).split())
 
 
 def content_hash(title: str, description: str, body: str) -> str:
@@ -453,14 +460,14 @@ def _check_library(lib: Library, settings: Settings, distributed_urls: dict[str,
     # On a clash the page whose file name is its slug keeps it: a stray copy must not
     # knock out the established page.
     for page in sorted(lib.pages, key=lambda pg: (pg.path.stem != pg.slug.split("/")[-1], str(pg.path))):
-        name = display_path(page.path, settings.root)
+        name = display_path(page.path, settings.root, resolve=False)
         if page.slug in by_slug:
-            other = display_path(by_slug[page.slug].path, settings.root)
+            other = display_path(by_slug[page.slug].path, settings.root, resolve=False)
             lib.problems.append(Problem(name, f"slug {page.slug!r} is already used by {other}", "give each page its own slug", "slug"))
             continue
         url = page.canonical_url.rstrip("/")
         if url in by_url:
-            other = display_path(by_url[url].path, settings.root)
+            other = display_path(by_url[url].path, settings.root, resolve=False)
             lib.problems.append(Problem(name, f"canonical URL {page.canonical_url} is already used by {other}",
                                         "each page needs its own canonical URL", "canonical_url"))
             continue

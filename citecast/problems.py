@@ -26,9 +26,15 @@ class Problem:
         return asdict(self)
 
 
-def display_path(path: Path, root: Path | None = None) -> str:
-    """A path relative to the project root when it lies inside it."""
+def display_path(path: Path, root: Path | None = None, resolve: bool = True) -> str:
+    """A path relative to the project root when it lies inside it.
+
+    `resolve=False` skips the file-system calls, for paths already built from
+    the (resolved) root, as every page path is.
+    """
     try:
-        return str(path.resolve().relative_to((root or Path.cwd()).resolve()))
+        if resolve:
+            return str(path.resolve().relative_to((root or Path.cwd()).resolve()))
+        return str(path.relative_to(root or Path.cwd()))
     except ValueError:
         return str(path)

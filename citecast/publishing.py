@@ -55,11 +55,13 @@ class Pacing:
     daily_cap: int = 0
 
 
-def post_of(event: EventRow) -> Post:
-    return Post(channel=event.channel, parts=tuple(event.text or ()), link=event.link, title=event.title)
+def post_of(event: EventRow, options: dict | None = None) -> Post:
+    return Post(channel=event.channel, parts=tuple(event.text or ()), link=event.link, title=event.title,
+                options=dict(options or {}))
 
 
-def reconcile(ledger: Ledger, channel: Channel, owner: str, run_id: str) -> list[Outcome]:
+def reconcile(ledger: Ledger, channel: Channel, owner: str, run_id: str,
+              options_for: Callable[[str], dict] = lambda slug: {}) -> list[Outcome]:
     """Settle this channel's events whose outcome was not known."""
     out: list[Outcome] = []
     now = utcnow()
@@ -74,7 +76,8 @@ def reconcile(ledger: Ledger, channel: Channel, owner: str, run_id: str) -> list
             out.append(Outcome(ev.page, ev.channel, ev.slot, "unconfirmed", "waits for a person: citecast ledger pending"))
             continue
         try:
-            found = channel.lookup(post_of(ev), key, since=_aware(ev.created_at) - timedelta(minutes=5))
+            post = post_of(ev, {**channel.options, **options_for(ev.page)})
+            found = channel.lookup(post, key, since=_aware(ev.created_at) - timedelta(minutes=5))
         except ChannelError as exc:
             if ev.status == "pending":
                 ledger.finish(ev.id, "unconfirmed", error=f"lookup failed: {exc}")

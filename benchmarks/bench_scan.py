@@ -1,0 +1,88 @@
+"""Benchmark 1: `citecast check` over N generated pages against a bare parse loop.
+
+The bare loop only does what any tool must: read each file, split the front
+matter with python-frontmatter and parse the body with markdown-it-py. The
+ratio is citecast's cost over that floor. Each side runs in its own process so
+peak memory (max RSS) is its own.
+
+    .venv/bin/python benchmarks/bench_scan.py --pages 10000
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+
+
+def bare(content: Path) -> dict:
+    import frontmatter
+    from markdown_it import MarkdownIt
+
+    md = MarkdownIt("commonmark")
+    start = time.perf_counter()
+    n = 0
+    for path in sorted(content.glob("*.md")):
+        post = frontmatter.loads(path.read_text(encoding="utf-8"))
+        md.parse(post.content)
+        n += 1
+    return {"seconds": time.perf_counter() - start, "pages": n}
+
+
+def citecast_check(content: Path) -> dict:
+    os.environ["CITECAST_PATHS__CONTENT"] = str(content)
+    os.environ["CITECAST_PATHS__STATE"] = str(content.parent / "state")
+    from citecast.checking import check_all
+    from citecast.config import load_settings
+
+    settings = load_settings()
+    start = time.perf_counter()
+    result = check_all(settings)
+    return {"seconds": time.perf_counter() - start, "pages": result.pages, "errors": len(result.errors)}
+
+
+def child(kind: str, content: str) -> None:
+    result = (bare if kind == "bare" else citecast_check)(Path(content))
+    result["max_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps(result))
+
+
+def run_child(kind: str, content: Path) -> dict:
+    out = subprocess.run([sys.executable, __file__, "--child", kind, str(content)], capture_output=True, text=True,
+                         cwd=HERE.parent, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--pages", type=int, default=10_000)
+    ap.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.child:
+        child(*args.child)
+        return
+    from benchmarks.library import write_library
+
+    with tempfile.TemporaryDirectory() as tmp:
+        content = write_library(Path(tmp), args.pages)
+        size = sum(p.stat().st_size for p in content.glob("*.md"))
+        run_child("bare", content)  # warm the page cache for both sides
+        b = run_child("bare", content)
+        c = run_child("check", content)
+    print(f"pages: {args.pages} ({size / args.pages / 1024:.1f} KiB each)")
+    print(f"bare parse loop: {b['seconds']:.2f}s, {b['max_rss_mb']:.0f} MB peak")
+    print(f"citecast check:  {c['seconds']:.2f}s, {c['max_rss_mb']:.0f} MB peak, {c['pages']} pages OK, {c['errors']} errors")
+    print(f"ratio: {c['seconds'] / b['seconds']:.2f}x (target <= 1.3x); peak memory target <= 400 MB")
+
+
+if __name__ == "__main__":
+    main()
