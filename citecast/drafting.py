@@ -13,13 +13,11 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from twitter_text import extract_urls
-
 from channels.base import Channel
 from citecast.pages import Page
 from citecast.posts import Draft
 from citecast.templates import ChannelTemplate, TemplateProblem, Templates
-from citecast.validation import draft_problems
+from citecast.validation import draft_problems, find_urls
 
 # (words of the answer, key points, detail) from richest to barest.
 LEVELS: tuple[tuple[int | None, int, int], ...] = (
@@ -115,7 +113,7 @@ class OfflineDrafter:
 
 def _strip_urls(text: str) -> str:
     # Only the canonical link may appear in a post: URLs quoted in the page text go.
-    urls = extract_urls(text)
+    urls = find_urls(text)
     if not urls:
         return text.strip()
     for url in urls:

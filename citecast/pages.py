@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-import frontmatter
 import yaml
 from frontmatter.default_handlers import TOMLHandler, YAMLHandler
 from markdown_it import MarkdownIt
@@ -234,8 +233,16 @@ def load_page(path: Path, settings: Settings, content_root: Path | None = None) 
     handler = _TOML if text.startswith("+++") else _YAML
     if not text.startswith(("---", "+++")):
         return error("has no front matter", "start the file with a `---` YAML block holding at least `title:`", line=1)
+    # python-frontmatter's own split and load, so a block that is not a mapping is
+    # reported instead of silently read as empty.
     try:
-        post = frontmatter.loads(text, handler=handler)
+        fm_text, body = handler.split(text)
+    except ValueError:
+        closing = "+++" if handler is _TOML else "---"
+        return error("front matter is never closed", f"end it with a `{closing}` line before the body", line=1)
+    try:
+        meta = handler.load(fm_text)
+        meta = {} if meta is None else meta
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
@@ -243,10 +250,13 @@ def load_page(path: Path, settings: Settings, content_root: Path | None = None) 
                      line=mark.line + 2 if mark else None)
     except tomllib.TOMLDecodeError as exc:
         return error(f"front matter is not valid TOML: {exc}", "fix the TOML syntax (strings need quotes)")
+    except ValueError as exc:  # YAML builds dates itself: 2026-02-30 fails here
+        bad = re.search(r"^\s*([\w-]+)\s*[:=]\s*['\"]?\d{4}-\d{2}-\d{2}", text, re.M)
+        return error(f"front matter has an impossible value: {exc}", "write dates as YYYY-MM-DD with a real day",
+                     bad.group(1) if bad else None)
     except Exception as exc:  # python-frontmatter raises plain errors on malformed blocks
-        return error(f"front matter cannot be read: {exc}", "close the block with a second `---` line", line=1)
-    meta = post.metadata if isinstance(post.metadata, dict) else None
-    if meta is None:
+        return error(f"front matter cannot be read: {exc}", "check the block between the `---` lines", line=1)
+    if not isinstance(meta, dict):
         return error("front matter is not a mapping of keys to values", "write it as `key: value` lines", line=2)
     fm_lines = text.split("\n", 1)[1].split("\n")
 
@@ -265,7 +275,6 @@ def load_page(path: Path, settings: Settings, content_root: Path | None = None) 
                 return key, meta[key]
         return None, None
 
-    body = post.content
     if not body.strip():
         return error("has no body text", "write the page below the front matter")
 

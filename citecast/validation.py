@@ -12,6 +12,20 @@ from citecast.posts import Draft
 _HANDLE = re.compile(r"(?<![\w@/])@([A-Za-z0-9_]{2,30})\b")
 _HASHTAG = re.compile(r"(?<![\w&/#])#([A-Za-z][\w]{1,60})")
 _TEMPLATE = re.compile(r"\{\{|\}\}|\{%|%\}|\{#|#\}")
+# twitter-text finds what X would link (bare domains on known TLDs); anything with a
+# scheme counts too, whatever its TLD (.example, .internal, an IP address).
+_SCHEME_URL = re.compile(r"\b(?:https?|ftp)://[^\s<>\"'`]+", re.I)
+_TRAILING = ".,;:!?)]}'\""
+
+
+def find_urls(text: str) -> list[str]:
+    """Every URL in the text, as a platform or a reader would see it."""
+    found = [u.rstrip(_TRAILING) for u in _SCHEME_URL.findall(text)]
+    for url in extract_urls(text):
+        url = url.rstrip(_TRAILING)
+        if not any(url in f for f in found):
+            found.append(url)
+    return found
 
 
 def draft_problems(
@@ -28,7 +42,7 @@ def draft_problems(
     if not draft.parts or not any(p.strip() for p in draft.parts):
         return ["the post is empty"]
 
-    urls = [u.rstrip(".,;:!?)") for t in texts for u in extract_urls(t)]
+    urls = [u for t in texts for u in find_urls(t)]
     link_count = sum(1 for u in urls if u == draft.link)
     others = [u for u in urls if u != draft.link]
     if link_count == 0:
@@ -62,6 +76,6 @@ def draft_problems(
 
 
 def _without_urls(text: str) -> str:
-    for url in extract_urls(text):
+    for url in find_urls(text):
         text = text.replace(url, " ")
     return text
