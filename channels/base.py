@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import os
 from abc import ABC, abstractmethod
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Callable, ClassVar
+from typing import Any, Callable, ClassVar, Iterable, Iterator
 
 from citecast.posts import Draft, Post, Published
 
@@ -117,6 +118,27 @@ class Channel(ABC):
         Only called when `can_lookup` is True.
         """
         raise NotImplementedError
+
+
+@contextmanager
+def translated(mapper: Callable[[Exception], ChannelError | None], secrets: Iterable[str | None] = ()) -> Iterator[None]:
+    """Inside it, an SDK's exceptions become the channel error tree, with secrets masked.
+
+    `mapper` returns the ChannelError for an exception it knows, else None (the
+    exception then passes unchanged: a bug should look like a bug).
+    """
+    try:
+        yield
+    except ChannelError:
+        raise
+    except Exception as exc:
+        err = mapper(exc)
+        if err is None:
+            raise
+        for value in secrets:
+            if value:
+                err.args = tuple(str(a).replace(value, "***") for a in err.args)
+        raise err from None
 
 
 class NotConfigured(Exception):

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from channels.base import (
+    translated,
     AuthError,
     Channel,
     ChannelError,
@@ -144,28 +145,7 @@ class BlueskyChannel(Channel):
     # -- errors --------------------------------------------------------------
 
     def _errors(self, doing: str):
-        return _Translate(doing, [getattr(self, "_password", None)])
-
-
-class _Translate:
-    """Context manager: atproto exceptions -> the channel error tree."""
-
-    def __init__(self, doing: str, secrets: list[str | None]):
-        self.doing = doing
-        self.secrets = [s for s in secrets if s]
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, exc_type, exc, tb):
-        if exc is None or isinstance(exc, ChannelError) or not isinstance(exc, Exception):
-            return False
-        err = _map(exc, self.doing)
-        if err is None:
-            return False
-        for s in self.secrets:
-            err.args = tuple(str(a).replace(s, "***") for a in err.args)
-        raise err from None
+        return translated(lambda exc: _map(exc, doing), [getattr(self, "_password", None)])
 
 
 def _map(exc: Exception, doing: str) -> ChannelError | None:

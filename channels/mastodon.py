@@ -17,6 +17,7 @@ from functools import partial
 from typing import Any
 
 from channels.base import (
+    translated,
     AuthError,
     Channel,
     ChannelError,
@@ -140,29 +141,7 @@ class MastodonChannel(Channel):
     # -- errors --------------------------------------------------------------
 
     def _errors(self, doing: str):
-        return _Translate(self, doing)
-
-
-class _Translate:
-    """Context manager: Mastodon.py exceptions -> the channel error tree."""
-
-    def __init__(self, channel: MastodonChannel, doing: str):
-        self.channel = channel
-        self.doing = doing
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, exc_type, exc, tb):
-        if exc is None or isinstance(exc, ChannelError) or not isinstance(exc, Exception):
-            return False
-        err = _map(exc, self.doing, self.channel)
-        if err is None:
-            return False
-        token = getattr(self.channel, "_token", None)
-        if token:
-            err.args = tuple(str(a).replace(token, "***") for a in err.args)
-        raise err from None
+        return translated(lambda exc: _map(exc, doing, self), [getattr(self, "_token", None)])
 
 
 def _map(exc: Exception, doing: str, channel: MastodonChannel) -> ChannelError | None:

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from channels.base import (
+    translated,
     AuthError,
     Channel,
     ChannelError,
@@ -61,6 +62,9 @@ class RedditChannel(Channel):
         channel = cls(options)
         channel._creds = creds
         return channel
+
+    def _errors(self, doing: str):
+        return translated(lambda exc: _map(exc, doing), getattr(self, "_creds", {}).values())
 
     # -- client --------------------------------------------------------------
 
@@ -130,7 +134,7 @@ class RedditChannel(Channel):
             args["url"] = post.link
         else:
             args["selftext"] = "\n\n".join(post.parts)
-        with _translate(self, f"submitting to r/{sub}"):
+        with self._errors(f"submitting to r/{sub}"):
             submission = reddit.subreddit(sub).submit(post.title or "", **args)
             sid = submission.id
         return Published(id=sid, url=self._web(f"/r/{sub}/comments/{sid}/"))
@@ -144,7 +148,7 @@ class RedditChannel(Channel):
         kind = post.options.get("kind") or self.options.get("kind") or "self"
         after = _utc(since) - CLOCK_SKEW
         body = "\n\n".join(post.parts)
-        with _translate(self, "looking up recent submissions on Reddit"):
+        with self._errors("looking up recent submissions on Reddit"):
             me = reddit.redditor(self._creds["REDDIT_USERNAME"])
             found = []
             for s in me.submissions.new(limit=int(self.options.get("lookup_limit", 25))):
@@ -178,27 +182,6 @@ def _no_retry_class(base):
             return False
 
     return NoRetry
-
-
-class _translate:
-    """Context manager: praw/prawcore exceptions -> the channel error tree."""
-
-    def __init__(self, channel: RedditChannel, doing: str):
-        self.doing = doing
-        self.secrets = [v for v in getattr(channel, "_creds", {}).values() if v]
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, exc_type, exc, tb):
-        if exc is None or isinstance(exc, ChannelError) or not isinstance(exc, Exception):
-            return False
-        err = _map(exc, self.doing)
-        if err is None:
-            return False
-        for s in self.secrets:
-            err.args = tuple(str(a).replace(s, "***") for a in err.args)
-        raise err from None
 
 
 def _map(exc: Exception, doing: str) -> ChannelError | None:

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from channels.base import (
+    translated,
     AuthError,
     Channel,
     ChannelError,
@@ -152,34 +153,13 @@ class XChannel(Channel):
     # -- errors --------------------------------------------------------------
 
     def _errors(self, doing: str):
-        return _Translate(doing, self)
+        return translated(lambda exc: _map(exc, doing), getattr(self, "_creds", {}).values())
 
 
-class _Translate:
-    """Context manager: tweepy/requests exceptions -> the channel error tree."""
+def _map(exc: Exception, doing: str) -> ChannelError | None:
+    import requests
+    import tweepy
 
-    def __init__(self, doing: str, channel: XChannel):
-        self.doing = doing
-        self.secrets = [v for v in getattr(channel, "_creds", {}).values() if v]
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, exc_type, exc, tb):
-        if exc is None or isinstance(exc, ChannelError):
-            return False
-        import requests
-        import tweepy
-
-        err = _translate(exc, self.doing, tweepy, requests)
-        if err is None:
-            return False
-        for s in self.secrets:
-            err.args = tuple(str(a).replace(s, "***") for a in err.args)
-        raise err from None
-
-
-def _translate(exc, doing, tweepy, requests) -> ChannelError | None:
     msg = " ".join(str(exc).split())
     if isinstance(exc, tweepy.TooManyRequests):
         wait = max(0.0, exc.reset_time - time.time()) if exc.reset_time else None

@@ -6,12 +6,13 @@ and tests may call `run_week` directly.
 
 from __future__ import annotations
 
+import queue
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterable, Iterator
 
 import channels as channel_registry
 from channels.base import Channel
@@ -107,31 +108,41 @@ def plan_week(settings: Settings, ledger: Ledger, options: RunOptions, now: date
     return Plan(settings, options, slot, uuid.uuid4().hex[:12], library, selection, resolved)
 
 
-def make_drafter(settings: Settings):
-    """The drafter for these settings: the offline generator unless an LLM is configured."""
+def make_drafter(settings: Settings, ledger: Ledger | None = None):
+    """The drafter for these settings: the offline generator unless an LLM is configured.
+
+    With `llm.model` set it is the LLM drafter (openai imported only then); the
+    ledger, when given, holds its draft cache.
+    """
     templates = Templates(settings.path("templates"), settings.templates)
+    if settings.llm.model:
+        from citecast.llm import LLMDrafter
+
+        return LLMDrafter(settings, templates, ledger)
     defaults = {name: settings.channel_options(name) for name in settings.channels}
     return OfflineDrafter(templates, settings.distribution.utm, defaults)
 
 
-def draft_all(plan: Plan, drafter=None) -> list[PageDrafts]:
-    drafter = drafter or make_drafter(plan.settings)
+def draft_all(plan: Plan, drafter=None, ledger: Ledger | None = None) -> list[PageDrafts]:
+    drafter = drafter or make_drafter(plan.settings, ledger)
     return drafter.draft_pages(plan.work())
 
 
-def publish_all(plan: Plan, ledger: Ledger, drafted: list[PageDrafts], channel: str,
+def publish_all(plan: Plan, ledger: Ledger, drafted: Iterable[PageDrafts], channel: str,
                 on_outcome: Callable[[Outcome], None] = lambda o: None) -> list[Outcome]:
     """Reconcile, then publish every due page on one channel."""
     resolved = plan.channels[channel]
     owner = owner_id(plan.run_id)
-    outcomes = reconcile(ledger, resolved.channel, owner, plan.run_id)
-    items = [
+    defaults = plan.settings.channel_options(channel)
+    pages = {p.slug: p for p in plan.library.pages}
+    outcomes = reconcile(ledger, resolved.channel, owner, plan.run_id,
+                         lambda slug: page_options(pages[slug], channel, defaults) if slug in pages else {})
+    items = (  # lazily: `drafted` may still be filling while this channel posts
         Item(pd.page, pd.drafts.get(channel), pd.errors.get(channel))
         for pd in drafted
         if channel in pd.drafts or channel in pd.errors
-    ]
+    )
     dist = plan.settings.distribution
-    defaults = plan.settings.channel_options(channel)
     outcomes += publish_channel(
         ledger, resolved.channel, items, plan.slot, owner=owner, run_id=plan.run_id, force=plan.options.force,
         pacing=Pacing(dist.min_gap_seconds, dist.daily_cap),
@@ -156,16 +167,36 @@ def report_of(plan: Plan, outcomes: list[Outcome]) -> RunReport:
 
 def run_week(settings: Settings, options: RunOptions | None = None, now: datetime | None = None,
              on_outcome: Callable[[Outcome], None] | None = None) -> RunReport:
-    """The whole weekly loop in this process, without Prefect."""
+    """The whole weekly loop in this process, without Prefect.
+
+    Drafting feeds the channels as it goes: each channel posts a page as soon as
+    its drafts exist, so a big week's LLM time and posting time overlap.
+    """
     options = options or RunOptions()
     ledger = open_ledger(settings)
     try:
         plan = plan_week(settings, ledger, options, now)
-        drafted = draft_all(plan)
-        used = sorted({c for pd in drafted for c in (*pd.drafts, *pd.errors)})
+        drafter = make_drafter(settings, ledger)
+        work = plan.work()
+        used = sorted({c for _, chans in work for c in chans})
+        queues: dict[str, queue.Queue] = {ch: queue.Queue() for ch in used}
+
+        def fed(channel: str) -> Iterator[PageDrafts]:
+            while (pd := queues[channel].get()) is not None:
+                yield pd
+
+        chunk = max(2 * settings.llm.concurrency, 16)
         # Channels publish side by side; within a channel posts go one by one for pacing.
-        with ThreadPoolExecutor(max_workers=max(1, min(len(used), 8))) as pool:
-            futures = [pool.submit(publish_all, plan, ledger, drafted, ch, on_outcome or notify) for ch in used]
+        with ThreadPoolExecutor(max_workers=max(1, len(used))) as pool:
+            futures = [pool.submit(publish_all, plan, ledger, fed(ch), ch, on_outcome or notify) for ch in used]
+            try:
+                for start in range(0, len(work), chunk):
+                    for pd in drafter.draft_pages(work[start : start + chunk]):
+                        for ch in (*pd.drafts, *pd.errors):
+                            queues[ch].put(pd)
+            finally:
+                for q in queues.values():
+                    q.put(None)
             outcomes = [o for f in futures for o in f.result()]
         return report_of(plan, outcomes)
     finally:
@@ -185,3 +216,110 @@ def listen(callback: Callable[[Outcome], None]) -> Callable[[], None]:
 def notify(outcome: Outcome) -> None:
     for callback in list(_listeners):
         callback(outcome)
+
+
+# Review: with review on, an editor sees every draft before anything is posted.
+# The Prefect flow pauses between these steps and asks for approval in the UI.
+
+def review_key(page: str, channel: str) -> str:
+    return f"{page}:{channel}"
+
+
+def review_keys(drafted: list[PageDrafts]) -> list[str]:
+    """The posts under review, as page:channel, in a stable order."""
+    return [review_key(pd.page.slug, ch) for pd in drafted for ch in sorted(pd.drafts)]
+
+
+def _rendered(plan: Plan, pd: PageDrafts, channel: str):
+    defaults = plan.settings.channel_options(channel)
+    return plan.channels[channel].channel.render(pd.drafts[channel], page_options(pd.page, channel, defaults))
+
+
+def _fenced(text: str) -> str:
+    fence = "~~~"
+    while fence in text:
+        fence += "~"
+    return f"{fence}\n{text}\n{fence}"
+
+
+def write_review(plan: Plan, drafted: list[PageDrafts]) -> tuple[str, Path]:
+    """Write every draft for editors under outbox/review/<week>/ and return the review as markdown.
+
+    One file per post (review/<week>/<channel>/<page>.md) and README.md, the whole
+    review on one page: the same text the Prefect artifact shows.
+    """
+    folder = plan.settings.path("outbox") / "review" / plan.slot
+    folder.mkdir(parents=True, exist_ok=True)
+    keys = review_keys(drafted)
+    lines = [f"# Review: distribution, week {plan.slot}", "",
+             f"{len(keys)} post(s) wait for a decision. Approve all, approve some (by their page:channel key) "
+             "or reject with a reason; nothing is posted until then.", ""]
+    for pd in drafted:
+        for channel in sorted(pd.drafts):
+            post = _rendered(plan, pd, channel)
+            key = review_key(pd.page.slug, channel)
+            mode = "live" if plan.channels[channel].live else "dry run (outbox)"
+            block = [f"## `{key}`", "", f"**{pd.page.title}** on **{channel}** ({mode}), linking {pd.page.canonical_url}", ""]
+            if post.title:
+                block += [f"Title: {post.title}", ""]
+            for i, part in enumerate(post.parts, 1):
+                if len(post.parts) > 1:
+                    block.append(f"Part {i} of {len(post.parts)}:")
+                block += [_fenced(part), ""]
+            lines += block
+            path = folder / channel / f"{pd.page.slug.replace('/', '__')}.md"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text("\n".join(block), encoding="utf-8")
+        for channel, error in sorted(pd.errors.items()):
+            lines += [f"## `{review_key(pd.page.slug, channel)}`: no valid draft", "", f"{error}", ""]
+    if not keys:
+        lines.append("Nothing to review: no page is due, or no draft passed the checks.")
+    text = "\n".join(lines) + "\n"
+    (folder / "README.md").write_text(text, encoding="utf-8")
+    return text, folder
+
+
+def split_review(drafted: list[PageDrafts], approved: set[str]) -> tuple[list[PageDrafts], list[PageDrafts]]:
+    """(what may be published, what was rejected); drafting errors stay on the first side and fail there."""
+    keep: list[PageDrafts] = []
+    drop: list[PageDrafts] = []
+    for pd in drafted:
+        ok = {c: d for c, d in pd.drafts.items() if review_key(pd.page.slug, c) in approved}
+        no = {c: d for c, d in pd.drafts.items() if review_key(pd.page.slug, c) not in approved}
+        if ok or pd.errors:
+            keep.append(PageDrafts(pd.page, ok, dict(pd.errors)))
+        if no:
+            drop.append(PageDrafts(pd.page, no, {}))
+    return keep, drop
+
+
+def reject_drafts(plan: Plan, ledger: Ledger, rejected: list[PageDrafts], reason: str,
+                  on_outcome: Callable[[Outcome], None] = lambda o: None) -> list[Outcome]:
+    """Log each rejected post as a `rejected` event with the reason, taking its key for this week."""
+    owner = owner_id(plan.run_id)
+    reason = reason.strip() or "no reason given"
+    outcomes: list[Outcome] = []
+    for pd in rejected:
+        page = pd.page
+        for channel, draft in sorted(pd.drafts.items()):
+            resolved = plan.channels[channel]
+            post = _rendered(plan, pd, channel)
+            seq = ledger.next_seq(page.slug, channel, plan.slot) if plan.options.force else 0
+            claim = ledger.claim(
+                page=page.slug, channel=channel, slot=plan.slot, seq=seq, owner=owner, run_id=plan.run_id,
+                retake=("failed", "dry_run") if resolved.live else ("failed",),
+                canonical_url=page.canonical_url, content_hash=page.content_hash, link=draft.link,
+                title=post.title, text=list(post.parts), generator=draft.generator,
+                generator_note=draft.generator_note, model=draft.model, tokens_in=draft.tokens_in,
+                tokens_out=draft.tokens_out, cost_usd=draft.cost_usd,
+            )
+            if claim is None:
+                outcome = Outcome(page.slug, channel, plan.slot, "skipped",
+                                  "already distributed in this slot or in progress elsewhere")
+            else:
+                ledger.finish(claim.id, "rejected", error=f"rejected in review: {reason}")
+                outcome = Outcome(page.slug, channel, plan.slot, "rejected", f"rejected in review: {reason}",
+                                  generator=draft.generator, text=post.text)
+            outcomes.append(outcome)
+            on_outcome(outcome)
+    return outcomes

@@ -17,7 +17,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Callable
+from typing import Callable, Iterable
 
 from channels.base import AuthError, Channel, ChannelError, RateLimited, Rejected, Unconfirmed
 from citecast.ledger.store import Ledger, event_key, owner_is_gone
@@ -98,7 +98,7 @@ def reconcile(ledger: Ledger, channel: Channel, owner: str, run_id: str,
 def publish_channel(
     ledger: Ledger,
     channel: Channel,
-    items: list[Item],
+    items: Iterable[Item],
     slot: str,
     *,
     owner: str,
