@@ -197,6 +197,10 @@ def _print_summary(summary: dict) -> None:
         console.print(f"Nothing due in week {summary['week']}.")
     counts = ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in sorted(summary["counts"].items())) or "no posts"
     console.print(f"[bold]{counts}[/bold]")
+    llm = summary.get("llm", {})
+    if llm.get("tokens_in") or llm.get("tokens_out"):
+        by = ", ".join(f"{n} {g}" for g, n in sorted(llm["generators"].items()))
+        console.print(f"LLM: {llm['tokens_in']:,} tokens in, {llm['tokens_out']:,} out, ~${llm['cost_usd']:.4f} ({by})")
     errors = [p for p in summary["problems"] if ": error: " in p]
     if errors:
         console.print(f"[yellow]{len(errors)} page problem(s) skipped those pages:[/yellow]")

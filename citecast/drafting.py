@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from channels.base import Channel
@@ -108,7 +108,11 @@ class OfflineDrafter:
         return result
 
     def draft_pages(self, work: Iterable[tuple[Page, dict[str, Channel]]]) -> list[PageDrafts]:
-        return [self.draft_page(page, channels) for page, channels in work]
+        return list(self.draft_iter(work))
+
+    def draft_iter(self, work: Iterable[tuple[Page, dict[str, Channel]]]) -> Iterator[PageDrafts]:
+        for page, channels in work:
+            yield self.draft_page(page, channels)
 
 
 def _strip_urls(text: str) -> str:

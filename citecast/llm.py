@@ -34,8 +34,9 @@ import re
 import threading
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field, replace
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
+import httpx2
 import openai
 import pydantic
 from pydantic import BaseModel, Field, create_model
@@ -200,7 +201,8 @@ def repair_message(problems: dict[str, list[str]], answers: dict[str, Any]) -> s
              + ", ".join(problems) + ".", "", "Problems:"]
     for name, found in problems.items():
         lines += [f"- {name}: {p}" for p in found]
-    lines += ["", "Your drafts:", json.dumps(answers, ensure_ascii=False, indent=1)]
+    lines += ["", "The page is not repeated here: keep to the facts already in your drafts.",
+              "", "Your drafts:", json.dumps(answers, ensure_ascii=False, indent=1)]
     return "\n".join(lines)
 
 
@@ -226,10 +228,51 @@ def connection(settings: Settings) -> tuple[str | None, str]:
     )
 
 
-def make_client(settings: Settings) -> openai.OpenAI:
+class GatedTransport(httpx2.HTTPTransport):
+    """Holds a slot of the request gate only while a request is on the wire.
+
+    Prompt building, the SDK's own work, parsing, validation and the SDK's
+    back-off sleeps between retries all happen outside the gate, so the
+    drafter can prepare the next page while `llm.concurrency` requests are in
+    flight, and the server sees no more than that at once.
+    """
+
+    def __init__(self, gate: threading.BoundedSemaphore, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.gate = gate
+
+    def handle_request(self, request: httpx2.Request) -> httpx2.Response:
+        with self.gate:
+            return super().handle_request(request)
+
+
+def make_client(settings: Settings, gate: threading.BoundedSemaphore | None = None) -> openai.OpenAI:
     base_url, key = connection(settings)
+    n = settings.llm.concurrency
+    transport = GatedTransport(gate or request_gate(settings),
+                               limits=httpx2.Limits(max_connections=max(100, n), max_keepalive_connections=n))
     return openai.OpenAI(api_key=key, base_url=base_url, timeout=settings.llm.timeout_seconds,
-                         max_retries=settings.llm.max_retries)
+                         max_retries=settings.llm.max_retries,
+                         http_client=openai.DefaultHttpxClient(transport=transport))
+
+
+_gates: dict[tuple[str, str, int], threading.BoundedSemaphore] = {}
+_gates_lock = threading.Lock()
+
+
+def request_gate(settings: Settings) -> threading.BoundedSemaphore:
+    """One limit per server and model for the whole process.
+
+    The Prefect flow drafts batches in parallel tasks, each with its own
+    drafter; they share this gate, so `llm.concurrency` bounds the requests in
+    flight in the process, not per batch.
+    """
+    base_url = settings.llm.base_url or os.environ.get("OPENAI_BASE_URL") or ""
+    key = (base_url, settings.llm.model, settings.llm.concurrency)
+    with _gates_lock:
+        if key not in _gates:
+            _gates[key] = threading.BoundedSemaphore(settings.llm.concurrency)
+        return _gates[key]
 
 
 # -- accounting ---------------------------------------------------------------
@@ -294,7 +337,8 @@ class LLMDrafter:
         self.templates = templates
         self.utm = settings.distribution.utm
         self.channel_defaults = {name: settings.channel_options(name) for name in settings.channels}
-        self.client = client or make_client(settings)
+        self.gate = request_gate(settings)
+        self.client = client or make_client(settings, self.gate)
         self.cache = DraftCache(ledger) if ledger is not None else None
         self.extras = _extras(self.llm.allowed_handles, self.llm.allowed_hashtags)
         self.json_object = self.llm.json_mode == "json_object"
@@ -304,23 +348,28 @@ class LLMDrafter:
     # public ---------------------------------------------------------------
 
     def draft_pages(self, work: Iterable[tuple[Page, dict[str, Channel]]]) -> list[PageDrafts]:
+        """Every page's drafts, in the order of `work`."""
         work = list(work)
+        order = {id(page): i for i, (page, _) in enumerate(work)}
+        return sorted(self.draft_iter(work), key=lambda pd: order[id(pd.page)])
+
+    def draft_iter(self, work: Iterable[tuple[Page, dict[str, Channel]]]) -> Iterator[PageDrafts]:
+        """Each page's drafts as soon as they are ready (completion order), for callers that publish as they go."""
         prepared = [self._prepare(page, channels) for page, channels in work]
         cached = self._cached([j for _, jobs, _ in prepared for j in jobs])
-        results: list[PageDrafts | None] = [None] * len(prepared)
-        with ThreadPoolExecutor(max_workers=max(1, min(self.llm.concurrency, len(prepared) or 1))) as pool:
-            futures = {pool.submit(self._draft_prepared, result, jobs, cached): i
-                       for i, (_, jobs, result) in enumerate(prepared)}
+        # Twice the request limit in threads: while `concurrency` requests wait on the
+        # network (the gate in the transport), the others build prompts and validate.
+        workers = max(1, min(2 * self.llm.concurrency, len(prepared) or 1))
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            futures = [pool.submit(self._draft_prepared, result, jobs, cached) for _, jobs, result in prepared]
             for fut in as_completed(futures):
-                i = futures[fut]
                 pd, new_entries = fut.result()
-                results[i] = pd
                 if self.cache is not None and new_entries:
                     try:  # cache writes stay on this one thread: SQLite has one writer
                         self.cache.put_many(new_entries)
                     except Exception as exc:  # a cache that cannot be written costs money, not correctness
                         log.warning("draft cache not written: %s", exc)
-        return [r for r in results if r is not None]
+                yield pd
 
     def draft_page(self, page: Page, channels: dict[str, Channel]) -> PageDrafts:
         return self.draft_pages([(page, channels)])[0]
@@ -467,6 +516,10 @@ class LLMDrafter:
                                   generator="fallback", note=note)
         except (DraftError, TemplateProblem) as exc:
             result.errors[job.name] = f"{note}; the offline generator failed too: {exc}"
+            return
+        except Exception as exc:  # a bug must cost this post, not the run
+            log.exception("offline fallback for %s on %s failed", page.slug, job.name)
+            result.errors[job.name] = f"{note}; the offline generator crashed: {type(exc).__name__}: {exc}"
             return
         # The tokens spent on the failed attempt are real cost: they stay on the event.
         draft = replace(draft, model=self.model, tokens_in=usage.tokens_in, tokens_out=usage.tokens_out,

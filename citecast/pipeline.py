@@ -185,15 +185,13 @@ def run_week(settings: Settings, options: RunOptions | None = None, now: datetim
             while (pd := queues[channel].get()) is not None:
                 yield pd
 
-        chunk = max(2 * settings.llm.concurrency, 16)
         # Channels publish side by side; within a channel posts go one by one for pacing.
         with ThreadPoolExecutor(max_workers=max(1, len(used))) as pool:
             futures = [pool.submit(publish_all, plan, ledger, fed(ch), ch, on_outcome or notify) for ch in used]
             try:
-                for start in range(0, len(work), chunk):
-                    for pd in drafter.draft_pages(work[start : start + chunk]):
-                        for ch in (*pd.drafts, *pd.errors):
-                            queues[ch].put(pd)
+                for pd in drafter.draft_iter(work):  # in completion order
+                    for ch in (*pd.drafts, *pd.errors):
+                        queues[ch].put(pd)
             finally:
                 for q in queues.values():
                     q.put(None)

@@ -47,6 +47,9 @@ class Outcome:
     platform_url: str | None = None
     generator: str | None = None
     text: str | list[str] | None = None
+    tokens_in: int = 0
+    tokens_out: int = 0
+    cost_usd: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -163,6 +166,8 @@ def publish_channel(
             broken = outcome.detail
         outcome.generator = item.draft.generator
         outcome.text = post.text
+        outcome.tokens_in, outcome.tokens_out = item.draft.tokens_in, item.draft.tokens_out
+        outcome.cost_usd = item.draft.cost_usd
         done(outcome)
     return outcomes
 

@@ -21,6 +21,12 @@ def summary_dict(report: RunReport) -> dict:
              "platform_id": o.platform_id, "platform_url": o.platform_url}
             for o in report.outcomes
         ],
+        "llm": {
+            "generators": _count(o.generator for o in report.outcomes if o.generator),
+            "tokens_in": sum(o.tokens_in for o in report.outcomes),
+            "tokens_out": sum(o.tokens_out for o in report.outcomes),
+            "cost_usd": round(sum(o.cost_usd for o in report.outcomes), 6),
+        },
         "problems": [str(p) for p in report.problems],
         "not_due": report.not_due,
         "ledger": _safe_url(report.ledger_url),
@@ -28,10 +34,21 @@ def summary_dict(report: RunReport) -> dict:
     }
 
 
+def _count(values) -> dict[str, int]:
+    found: dict[str, int] = {}
+    for v in values:
+        found[v] = found.get(v, 0) + 1
+    return found
+
+
 def markdown_summary(report: RunReport) -> str:
     lines = [f"# Distribution, week {report.slot}", ""]
     counts = summary_dict(report)["counts"]
     lines.append(", ".join(f"{ICON.get(k, '')} {v} {k.replace('_', ' ')}" for k, v in sorted(counts.items())) or "Nothing was due.")
+    llm = summary_dict(report)["llm"]
+    if llm["tokens_in"] or llm["tokens_out"]:
+        lines.append(f"LLM: {llm['tokens_in']:,} tokens in, {llm['tokens_out']:,} out, about ${llm['cost_usd']:.4f}; "
+                     + ", ".join(f"{n} by {g}" for g, n in sorted(llm["generators"].items())))
     lines += ["", "| page | channel | status | link / detail |", "|---|---|---|---|"]
     for o in sorted(report.outcomes, key=lambda o: (o.page, o.channel)):
         where = f"[{o.platform_id}]({o.platform_url})" if o.platform_url and o.platform_url.startswith("http") else (o.detail or o.platform_id or "")
