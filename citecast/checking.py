@@ -34,7 +34,7 @@ def check_all(settings: Settings, ledger=None) -> CheckResult:
 def template_problems(settings: Settings, pages) -> list[Problem]:
     """Every template a page would use must exist, compile and render a valid post."""
     import channels as registry
-    from citecast.drafting import DraftError, link_for, offline_draft, page_options
+    from citecast.drafting import DraftError, link_for, offline_draft, page_options, template_context
     from citecast.templates import TemplateProblem, Templates
 
     templates = Templates(settings.path("templates"), settings.templates)
@@ -50,7 +50,10 @@ def template_problems(settings: Settings, pages) -> list[Problem]:
             try:
                 channel = registry.adapter_class(name)(settings.channel_options(name))
                 opts = page_options(page, name, settings.channel_options(name))
-                offline_draft(page, channel, templates.get(name, page.templates), link_for(page, name, settings.distribution.utm), opts)
+                template = templates.get(name, page.templates)
+                link = link_for(page, name, settings.distribution.utm)
+                template.render_block("guidance", template_context(page, name, link, subreddit=opts.get("subreddit")))
+                offline_draft(page, channel, template, link, opts)
             except TemplateProblem as exc:
                 found.append(Problem(where, str(exc), "fix the template's Jinja2 syntax or its name in citecast.toml"))
             except DraftError as exc:

@@ -141,3 +141,12 @@ def test_quick_start_run_on_a_fresh_prefect_home_has_no_traceback(project, tmp_p
     assert "15 dry run" in out.stdout
     assert "Outbox: outbox" in out.stdout and "Ledger:" in out.stdout
     print(f"first run on a fresh Prefect home: {elapsed:.1f}s")
+
+
+def test_check_reports_a_broken_template_block(project):
+    template = project.templates / "linkedin.md.j2"
+    template.write_text(template.read_text().replace("{% block guidance -%}", "{% block guidance -%}{{ nope.missing }}"))
+    result = runner.invoke(app, ["check", "--json"])
+    assert result.exit_code == 1
+    (problem,) = [p for p in json.loads(result.output)["problems"] if p["severity"] == "error"]
+    assert problem["file"] == "templates/linkedin.md.j2" and "guidance" in problem["message"]
