@@ -19,9 +19,11 @@ from citecast.posts import Draft
 from citecast.templates import ChannelTemplate, TemplateProblem, Templates
 from citecast.validation import draft_problems, find_urls
 
-# (words of the answer, key points, detail) from richest to barest.
-LEVELS: tuple[tuple[int | None, int, int], ...] = (
-    (None, 5, 3), (None, 4, 2), (60, 4, 2), (45, 3, 1), (32, 3, 1), (24, 2, 1), (16, 1, 0), (10, 0, 0), (0, 0, 0),
+# (how much of the answer, key points, detail) from richest to barest. The answer
+# shrinks by whole sentences first ("s2": two sentences), then by words.
+LEVELS: tuple[tuple[str | int | None, int, int], ...] = (
+    (None, 5, 3), (None, 4, 2), ("s2", 4, 2), ("s1", 3, 1), ("s1", 2, 1), (32, 2, 1), (24, 2, 1),
+    (16, 1, 0), (10, 0, 0), (0, 0, 0),
 )
 
 
@@ -55,7 +57,7 @@ def page_options(page: Page, channel: str, defaults: dict[str, Any]) -> dict[str
 
 
 def template_context(page: Page, channel: str, link: str, detail: int = 3,
-                     answer_words: int | None = None, points: int = 5, subreddit: str | None = None) -> dict[str, Any]:
+                     answer_words: int | str | None = None, points: int = 5, subreddit: str | None = None) -> dict[str, Any]:
     ex = page.extract
     answer = _strip_urls(ex.direct_answer or page.description or "")
     return dict(
@@ -125,10 +127,12 @@ def _strip_urls(text: str) -> str:
     return re.sub(r"\(\s*\)|\s{2,}", " ", text).strip()
 
 
-def _clip(text: str, words: int | None) -> str:
-    """At most `words` words, whole sentences where possible."""
+def _clip(text: str, words: int | str | None) -> str:
+    """At most `words` words, whole sentences where possible; "sN" keeps N sentences."""
     if words is None:
         return text
+    if isinstance(words, str):
+        return " ".join(re.split(r"(?<=[.!?])\s+", text.strip())[: int(words[1:])])
     if words <= 0:
         return ""
     tokens = text.split()

@@ -9,21 +9,28 @@ from __future__ import annotations
 import sys
 from enum import Enum
 from pathlib import Path
+from typing import Annotated
 
 if __package__ in (None, ""):  # `python flows/distribute.py` from a checkout
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from prefect import flow, get_run_logger, task
-from prefect.artifacts import create_markdown_artifact
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
+from prefect.exceptions import FlowPauseTimeout
+from prefect.flow_runs import pause_flow_run
+from pydantic import Field
 
 from citecast import pipeline
 from citecast.config import load_settings
 from citecast.summary import markdown_summary, summary_dict
+from flows.approval import approval_form
 
 # Pages drafted per task: a Prefect task costs tens of milliseconds to record,
 # so a 500-page week is 20 draft tasks, not 500.
 DRAFT_BATCH = 25
+# How often a run paused for review asks the server whether an editor decided.
+REVIEW_POLL_SECONDS = 5
 
 
 class ChannelName(str, Enum):
@@ -47,8 +54,8 @@ def plan_task(settings, ledger, options):
 
 
 @task(name="draft", cache_policy=NO_CACHE, retries=1, retry_delay_seconds=5)
-def draft_task(plan, batch):
-    drafted = pipeline.make_drafter(plan.settings).draft_pages(batch)
+def draft_task(plan, batch, ledger=None):
+    drafted = pipeline.make_drafter(plan.settings, ledger).draft_pages(batch)
     log = get_run_logger()
     for pd in drafted:
         for channel, error in pd.errors.items():
@@ -66,13 +73,59 @@ def publish_task(plan, ledger, drafted, channel: str):
     return outcomes
 
 
+@task(name="reject", cache_policy=NO_CACHE)
+def reject_task(plan, ledger, rejected, reason: str):
+    outcomes = pipeline.reject_drafts(plan, ledger, rejected, reason, on_outcome=pipeline.notify)
+    log = get_run_logger()
+    for o in outcomes:
+        log.info("%s on %s: %s (%s)", o.page, o.channel, o.status, o.detail)
+    return outcomes
+
+
+def ask_for_review(plan, drafted, timeout_hours: float) -> tuple[set[str], str] | None:
+    """Show the drafts, pause until an editor decides in the UI; None when nobody did in time.
+
+    `pause_flow_run` keeps this process waiting (polling every few seconds), so the
+    drafts approved are exactly the ones in memory, and it works the same for a
+    worker, `citecast serve` and `citecast run`. (`suspend_flow_run` would free the
+    process but re-run the flow from the top on resume, re-drafting, and needs a
+    deployment.)
+    """
+    log = get_run_logger()
+    text, folder = pipeline.write_review(plan, drafted)
+    keys = pipeline.review_keys(drafted)
+    create_markdown_artifact(text, key="weekly-distribution-review", description=f"Drafts for review, week {plan.slot}")
+    if not keys:
+        log.info("review: nothing to approve")
+        return set(), ""
+    log.info("review: %d post(s) wait for a decision in the UI (Resume on this run); also in %s", len(keys), folder)
+    form = approval_form(
+        keys,
+        description=f"**Week {plan.slot}**: {len(keys)} post(s). Read them in this run's artifacts "
+                    f"(or {folder}), then approve all, approve some, or reject with a reason.",
+    )
+    try:
+        answer = pause_flow_run(wait_for_input=form, timeout=max(1, int(timeout_hours * 3600)),
+                                poll_interval=REVIEW_POLL_SECONDS, key=f"review-{plan.slot.lower()}")  # input keys: lowercase, digits, dashes
+    except FlowPauseTimeout:
+        return None
+    approved = answer.approved(keys)
+    for key in answer.unknown(keys):
+        log.warning("review: %s was not under review; ignored", key)
+    log.info("review: %s; %d approved, %d rejected%s", answer.decision.value, len(approved), len(keys) - len(approved),
+             f" ({answer.reason})" if answer.reason else "")
+    return approved, answer.reason
+
+
 @flow(name="weekly-distribution", log_prints=True)
 def weekly_distribution(
     pages: list[str] | None = None,
     channels: list[ChannelName] | None = None,
     dry_run: bool = False,
-    week: str | None = None,
+    week: Annotated[str | None, Field(pattern=r"^\d{4}-W\d{2}$")] = None,
     force: bool = False,
+    review: bool = False,
+    review_timeout_hours: Annotated[float, Field(gt=0)] = 24.0,
 ) -> dict:
     """Post this week's due pages to their channels, each linking its canonical URL.
 
@@ -82,6 +135,8 @@ def weekly_distribution(
         dry_run: Write the posts to the outbox instead of publishing them.
         week: ISO week to run for, like 2026-W48. Empty: the current week in the site's timezone.
         force: Post again even where the page was already distributed this week.
+        review: Pause after drafting until an editor approves the posts in the Prefect UI (approve all, some, or reject with a reason).
+        review_timeout_hours: With review on: hours to wait for a decision; after that nothing is posted.
     """
     settings = load_settings()
     options = pipeline.RunOptions(
@@ -91,20 +146,60 @@ def weekly_distribution(
         week=week or None,
         force=force,
     )
+    log = get_run_logger()
     ledger = pipeline.open_ledger(settings)
+    outcomes: list = []
+    note = ""
     try:
         plan = plan_task(settings, ledger, options)
         work = plan.work()
         batches = [work[i : i + DRAFT_BATCH] for i in range(0, len(work), DRAFT_BATCH)]
-        drafted = [pd for f in [draft_task.submit(plan, b) for b in batches] for pd in f.result()]
+        drafted = [pd for f in [draft_task.submit(plan, b, ledger) for b in batches] for pd in f.result()]
+        if review and drafted:
+            ledger.close()  # no database connections held open while an editor reads
+            decision = ask_for_review(plan, drafted, review_timeout_hours)
+            if decision is None:
+                note = (f"No review decision within {_duration(review_timeout_hours)}: nothing was published. "
+                        "Run it again to review again.")
+                log.error(note)
+                drafted = []
+            else:
+                approved, reason = decision
+                drafted, rejected = pipeline.split_review(drafted, approved)
+                if rejected:
+                    outcomes += reject_task(plan, ledger, rejected, reason)
         used = sorted({c for pd in drafted for c in (*pd.drafts, *pd.errors)})
         futures = [publish_task.submit(plan, ledger, drafted, ch) for ch in used]
-        outcomes = [o for f in futures for o in f.result()]
+        outcomes += [o for f in futures for o in f.result()]
     finally:
         ledger.close()
     report = pipeline.report_of(plan, outcomes)
-    create_markdown_artifact(markdown_summary(report), key="weekly-distribution", description=f"Distribution {report.slot}")
-    return summary_dict(report)
+    summary = markdown_summary(report)
+    if note:
+        summary = summary.replace("\n", f"\n\n**{note}**\n", 1)
+    create_markdown_artifact(summary, key="weekly-distribution", description=f"Distribution {report.slot}")
+    links = posts_table(report)
+    if links:
+        create_table_artifact(links, key="weekly-distribution-posts", description=f"Posts and their links, week {report.slot}")
+    result = summary_dict(report)
+    if note:
+        result["note"] = note
+    return result
+
+
+def _duration(hours: float) -> str:
+    return f"{hours:g} h" if hours >= 1 else f"{hours * 60:.0f} min" if hours * 60 >= 1 else f"{hours * 3600:.0f} s"
+
+
+def posts_table(report) -> list[dict]:
+    """One row per post that went out (or was rejected), with its link: the UI renders it as a table."""
+    rows = []
+    for o in sorted(report.outcomes, key=lambda o: (o.page, o.channel)):
+        if o.status in ("skipped",):
+            continue
+        rows.append({"page": o.page, "channel": o.channel, "status": o.status,
+                     "link": o.platform_url or "", "detail": o.detail or ""})
+    return rows
 
 
 if __name__ == "__main__":
