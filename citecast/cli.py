@@ -11,6 +11,7 @@ from typing import Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 app = typer.Typer(
@@ -41,7 +42,7 @@ def _settings():
     try:
         return load_settings()
     except ConfigError as exc:
-        err.print(f"[red]{exc}[/red]")
+        err.print(f"[red]{escape(str(exc))}[/red]")
         raise typer.Exit(2)
 
 
@@ -81,7 +82,7 @@ def check(
         for p in result.problems:
             mark = "[red]error[/red]" if p.severity == "error" else "[yellow]warn[/yellow]"
             where = p.file + (f":{p.line}" if p.line else "")
-            table.add_row(where, mark, p.field or "", p.message, p.fix)
+            table.add_row(escape(where), mark, escape(p.field or ""), escape(p.message), escape(p.fix))
         console.print(table)
     colour = "red" if result.errors else "green"
     console.print(f"[{colour}]{result.pages} of {result.files} page(s) OK; "
@@ -115,7 +116,7 @@ def run(
             summary = _run_flow(options, verbose, progress)
             report = None
     except ValueError as exc:  # a malformed --week and the like
-        err.print(f"[red]{exc}[/red]")
+        err.print(f"[red]{escape(str(exc))}[/red]")
         raise typer.Exit(2)
     finally:
         stop_listening()
@@ -181,20 +182,32 @@ class _Progress:
 
 
 def _print_summary(summary: dict) -> None:
+    """One row per page, one column per channel: what went where."""
     from citecast.summary import ICON
 
+    posts = summary["posts"]
+    channels = sorted({p["channel"] for p in posts})
     table = Table(title=f"Week {summary['week']}", header_style="bold")
-    for col in ("page", "channel", "status", "where"):
-        table.add_column(col, overflow="fold")
-    for post in sorted(summary["posts"], key=lambda p: (p["page"], p["channel"])):
-        where = post["platform_url"] or post["detail"] or ""
-        if where.startswith("file://"):  # an outbox file: the outbox folder is printed below
-            where = _relative(where.removeprefix("file://"), summary["outbox"])
-        table.add_row(post["page"], post["channel"], f"{ICON.get(post['status'], '')} {post['status']}", where)
-    if summary["posts"]:
+    table.add_column("page", overflow="fold")
+    for ch in channels:
+        table.add_column(ch, no_wrap=True)
+    cells: dict[str, dict[str, str]] = {}
+    for p in posts:
+        cells.setdefault(p["page"], {})[p["channel"]] = f"{ICON.get(p['status'], '')} {p['status'].replace('_', ' ')}"
+    for page in sorted(cells):
+        table.add_row(page, *(cells[page].get(ch, "") for ch in channels))
+    if posts:
         console.print(table)
     else:
         console.print(f"Nothing due in week {summary['week']}.")
+    for p in posts:
+        if p["status"] in ("failed", "rejected", "unconfirmed") and p["detail"]:
+            console.print(f"[yellow]{p['page']} on {p['channel']}: {escape(p['detail'])}[/yellow]")
+        elif p["status"] == "published" and p["platform_url"]:
+            console.print(f"{p['page']} on {p['channel']}: {escape(p['platform_url'])}")
+    for name, info in summary.get("channels", {}).items():
+        if not info["live"] and info["why"] != "dry run requested":
+            console.print(f"[dim]{name}: dry run to the outbox — {escape(info['why'])}[/dim]")
     counts = ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in sorted(summary["counts"].items())) or "no posts"
     console.print(f"[bold]{counts}[/bold]")
     llm = summary.get("llm", {})
@@ -205,7 +218,7 @@ def _print_summary(summary: dict) -> None:
     if errors:
         console.print(f"[yellow]{len(errors)} page problem(s) skipped those pages:[/yellow]")
         for p in errors:
-            console.print(f"  {p}")
+            console.print(f"  {escape(p)}")
     console.print(f"Outbox: {_relative(summary['outbox'])}    Ledger: {summary['ledger']}")
 
 
@@ -242,7 +255,7 @@ def _events_table(rows, title: str) -> None:
         table.add_column(col, overflow="fold")
     for r in rows:
         table.add_row(str(r.id), r.slot, r.page, r.channel, r.status, r.generator,
-                      r.error if r.status in ("failed", "rejected", "unconfirmed", "pending") else (r.platform_url or ""))
+                      escape(r.error or "") if r.status in ("failed", "rejected", "unconfirmed", "pending") else escape(r.platform_url or ""))
     console.print(table)
 
 
@@ -330,7 +343,7 @@ def channels_cmd():
     for name in KNOWN_CHANNELS:
         r = registry.resolve(name, settings.channel_options(name), settings.path("outbox"))
         mode = "[green]live[/green]" if r.live else "[yellow]dry run[/yellow]"
-        table.add_row(name + ("" if name in used else " (not in distribution.channels)"), mode, r.reason)
+        table.add_row(name + ("" if name in used else " (not in distribution.channels)"), mode, escape(r.reason))
     console.print(table)
 
 

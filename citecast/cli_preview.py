@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Optional
 
 import typer
+from rich.markup import escape
 
 
 def register(app: typer.Typer) -> None:
@@ -38,7 +39,7 @@ def preview(
     try:
         settings = load_settings()
     except ConfigError as exc:
-        err.print(f"[red]{exc}[/red]")
+        err.print(f"[red]{escape(str(exc))}[/red]")
         raise typer.Exit(2)
     library = load_library(settings)
     wanted = Path(page).resolve() if page.endswith((".md", ".markdown")) else None
@@ -46,7 +47,7 @@ def preview(
     if found is None:
         bad = [p for p in library.errors if page in p.file]
         for problem in bad:
-            err.print(f"[red]{problem}[/red]")
+            err.print(f"[red]{escape(str(problem))}[/red]")
         if not bad:
             err.print(f"[red]no page {page!r}[/red]: give a slug or a file in {settings.path('content')} "
                       "(`citecast check` lists them)")
@@ -64,7 +65,7 @@ def preview(
         try:
             drafter = make_drafter(settings, ledger)
         except ConfigError as exc:
-            err.print(f"[red]{exc}[/red]")
+            err.print(f"[red]{escape(str(exc))}[/red]")
             raise typer.Exit(2)
         drafted = drafter.draft_pages([(found, chans)])[0]
     finally:

@@ -29,6 +29,7 @@ def summary_dict(report: RunReport) -> dict:
         },
         "problems": [str(p) for p in report.problems],
         "not_due": report.not_due,
+        "channels": {name: {"live": live, "why": why} for name, (live, why) in sorted(report.channels.items())},
         "ledger": _safe_url(report.ledger_url),
         "outbox": report.outbox,
     }

@@ -105,8 +105,9 @@ def ask_for_review(plan, drafted, timeout_hours: float) -> tuple[set[str], str] 
                     f"(or {folder}), then approve all, approve some, or reject with a reason.",
     )
     try:
+        # Run input keys may hold only lowercase letters, digits and dashes.
         answer = pause_flow_run(wait_for_input=form, timeout=max(1, int(timeout_hours * 3600)),
-                                poll_interval=REVIEW_POLL_SECONDS, key=f"review-{plan.slot.lower()}")  # input keys: lowercase, digits, dashes
+                                poll_interval=REVIEW_POLL_SECONDS, key=f"review-{plan.slot.lower()}")
     except FlowPauseTimeout:
         return None
     approved = answer.approved(keys)

@@ -1,4 +1,7 @@
-"""`citecast serve`: the deployments of prefect.yaml, served from one process."""
+"""`citecast serve`: the deployments of prefect.yaml, served from one process.
+
+Keep the two in step (names, schedules, limits): a test compares them.
+"""
 
 from __future__ import annotations
 
@@ -17,15 +20,18 @@ def deployments(settings: Settings) -> list:
     return [
         weekly_distribution.to_deployment(
             name="weekly-distribution", schedules=[Cron(cron.distribution_cron, timezone=tz)],
-            description="Post the week's due pages to their channels.", concurrency_limit=1,
+            description="Post the week's due pages to their channels, each linking its canonical URL.",
+            tags=["citecast", "distribution"], concurrency_limit=1,
         ),
         citation_probe.to_deployment(
             name="citation-probe", schedules=[Cron(cron.probe_cron, timezone=tz)],
             description="Ask AI answer engines the tracked queries and log the URLs they cite.",
+            tags=["citecast", "citations"],
         ),
         citation_report.to_deployment(
             name="citation-report", schedules=[Cron(cron.report_cron, timezone=tz)],
-            description="Citation pickup by topic, freshness and cohort.",
+            description="Citation pickup by topic, freshness and cohort, as artifacts, HTML and CSV.",
+            tags=["citecast", "citations"],
         ),
     ]
 
