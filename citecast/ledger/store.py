@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import os
 import socket
+import threading
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
-from sqlalchemy import create_engine, event, func, select, update
+from sqlalchemy import create_engine, event, func, select, text, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -27,6 +28,8 @@ DONE = ("published", "dry_run")
 # Statuses a new attempt may take over: the earlier one definitely did not post.
 RETRYABLE = ("failed",)
 LEASE = timedelta(minutes=15)
+# Alembic's command API keeps module state: two threads must not migrate at once.
+_MIGRATE_LOCK = threading.Lock()
 
 
 def event_key(page: str, channel: str, slot: str, seq: int = 0) -> str:
@@ -88,7 +91,10 @@ class Ledger:
 
         cfg = Config()
         cfg.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
-        with self.engine.begin() as conn:
+        with _MIGRATE_LOCK, self.engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                # Workers starting at once on a new database: one migrates, the others wait, then find it done.
+                conn.execute(text("SELECT pg_advisory_xact_lock(7305612011)"))
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, "head")
 
@@ -184,12 +190,13 @@ class Ledger:
             values.setdefault(name, default)
         key = event_key(page, channel, slot, seq)
         with self.session() as s:
+            # RETURNING, not rowcount: psycopg reports rowcount -1 for this statement on PostgreSQL.
             ins = _insert(self.engine)(EventRow).values(**values).on_conflict_do_nothing(
                 index_elements=["page", "channel", "slot", "seq"]
-            )
-            if s.execute(ins).rowcount == 1:
-                row_id = s.scalar(select(EventRow.id).where(*_key_filter(page, channel, slot, seq)))
-                return Claim(row_id, key, 1)
+            ).returning(EventRow.id)
+            inserted = s.execute(ins).first()
+            if inserted is not None:
+                return Claim(inserted[0], key, 1)
             if not retake:
                 return None
             upd = (
@@ -218,8 +225,9 @@ class Ledger:
                 update(EventRow)
                 .where(EventRow.id == event_id, EventRow.status == "pending", same_owner)
                 .values(owner=owner, run_id=run_id, lease_until=now + LEASE, updated_at=now)
+                .returning(EventRow.id)
             )
-            return res.rowcount == 1
+            return res.first() is not None
 
     def finish(self, event_id: int, status: str, **fields: Any) -> None:
         now = utcnow()
