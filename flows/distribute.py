@@ -17,6 +17,7 @@ if __package__ in (None, ""):  # `python flows/distribute.py` from a checkout
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
+from prefect.task_runners import ThreadPoolTaskRunner
 from prefect.exceptions import FlowPauseTimeout
 from prefect.flow_runs import pause_flow_run
 from pydantic import Field
@@ -45,8 +46,14 @@ class ChannelName(str, Enum):
 def plan_task(settings, ledger, options):
     plan = pipeline.plan_week(settings, ledger, options)
     log = get_run_logger()
-    for problem in plan.library.problems:
-        (log.error if problem.severity == "error" else log.warning)(str(problem))
+    for problem in plan.library.errors:
+        log.error(str(problem))
+    for problem in plan.library.warnings:
+        log.info(str(problem))
+    weak = sorted({p.file for p in plan.library.warnings})
+    if weak:
+        log.warning("%d page(s) have warnings (weak source pages are the known failure mode): %s; see `citecast check`",
+                    len(weak), ", ".join(weak[:5]) + (", ..." if len(weak) > 5 else ""))
     for name, resolved in plan.channels.items():
         log.info("channel %s: %s (%s)", name, "live" if resolved.live else "dry run", resolved.reason)
     log.info("week %s: %d page(s) due, %d not due", plan.slot, len(plan.selection.due), len(plan.selection.not_due))
@@ -118,7 +125,7 @@ def ask_for_review(plan, drafted, timeout_hours: float) -> tuple[set[str], str] 
     return approved, answer.reason
 
 
-@flow(name="weekly-distribution", log_prints=True)
+@flow(name="weekly-distribution", log_prints=True, task_runner=ThreadPoolTaskRunner(max_workers=32))
 def weekly_distribution(
     pages: list[str] | None = None,
     channels: list[ChannelName] | None = None,
@@ -155,7 +162,11 @@ def weekly_distribution(
         plan = plan_task(settings, ledger, options)
         work = plan.work()
         batches = [work[i : i + DRAFT_BATCH] for i in range(0, len(work), DRAFT_BATCH)]
-        drafted = [pd for f in [draft_task.submit(plan, b, ledger) for b in batches] for pd in f.result()]
+        if not review:
+            outcomes = publish_as_drafted(plan, ledger, batches)
+            drafted = []
+        else:
+            drafted = [pd for f in [draft_task.submit(plan, b, ledger) for b in batches] for pd in f.result()]
         if review and drafted:
             ledger.close()  # no database connections held open while an editor reads
             decision = ask_for_review(plan, drafted, review_timeout_hours)
@@ -186,6 +197,28 @@ def weekly_distribution(
     if note:
         result["note"] = note
     return result
+
+
+def publish_as_drafted(plan, ledger, batches) -> list:
+    """Draft batch by batch and post each batch as soon as it is drafted.
+
+    Two draft batches are in flight at once (enough to keep the LLM busy while
+    one finishes its stragglers), and each channel posts its batches in order,
+    one after the other, so pacing and exactly-once hold. Every task waits only
+    on tasks submitted before it, so the chain always progresses.
+    """
+    drafts: list = []
+    last_post: dict[str, object] = {}
+    posts: list = []
+    for i, batch in enumerate(batches):
+        wait = [drafts[i - 2]] if i >= 2 else None
+        drafted = draft_task.submit(plan, batch, ledger, wait_for=wait)
+        drafts.append(drafted)
+        for channel in sorted({c for _, chans in batch for c in chans}):
+            before = [last_post[channel]] if channel in last_post else None
+            last_post[channel] = publish_task.submit(plan, ledger, drafted, channel, wait_for=before)
+            posts.append(last_post[channel])
+    return [o for f in posts for o in f.result()]
 
 
 def _duration(hours: float) -> str:
