@@ -79,24 +79,9 @@ def register(app: typer.Typer) -> None:
         topic: Optional[str] = typer.Option(None, help="Topic for prompts that belong to no page."),
     ) -> None:
         """Import a citation-tracking export: date, engine, prompt, cited URL, position."""
-        from citecast.citations import PageIndex, load_pages, open_ledger
-        from citecast.imports import ImportFailed, import_citations, parse_mapping
+        from citecast.imports import import_citations
 
-        settings = _settings()
-        try:
-            mapping = parse_mapping(map_)
-        except ValueError as exc:
-            raise typer.BadParameter(str(exc), param_hint="--map")
-        ledger = open_ledger(settings)
-        try:
-            result = import_citations(ledger, file, PageIndex(load_pages(settings, ledger)), preset=preset,
-                                      mapping=mapping, engine=engine, surface=surface, topic=topic)
-        except ImportFailed as exc:
-            typer.echo(str(exc), err=True)
-            raise typer.Exit(1)
-        finally:
-            ledger.close()
-        typer.echo(result.summary())
+        _run_import(import_citations, file, map_, preset=preset, engine=engine, surface=surface, topic=topic)
 
     @import_app.command("backlinks")
     def import_backlinks_cmd(
@@ -106,23 +91,29 @@ def register(app: typer.Typer) -> None:
         target: Optional[str] = typer.Option(None, help="Target URL for every row (Search Console exports per page)."),
     ) -> None:
         """Import a backlink export: source URL, target URL, anchor, first seen, follow/nofollow."""
-        from citecast.citations import PageIndex, load_pages, open_ledger
-        from citecast.imports import ImportFailed, import_backlinks, parse_mapping
+        from citecast.imports import import_backlinks
 
-        settings = _settings()
-        try:
-            mapping = parse_mapping(map_)
-        except ValueError as exc:
-            raise typer.BadParameter(str(exc), param_hint="--map")
-        ledger = open_ledger(settings)
-        try:
-            result = import_backlinks(ledger, file, PageIndex(load_pages(settings, ledger)), preset=preset,
-                                      mapping=mapping, target=target)
-        except ImportFailed as exc:
-            typer.echo(str(exc), err=True)
-            raise typer.Exit(1)
-        finally:
-            ledger.close()
-        typer.echo(result.summary())
+        _run_import(import_backlinks, file, map_, preset=preset, target=target)
 
     app.add_typer(import_app, name="import")
+
+
+def _run_import(importer, file: Path, map_: List[str], **options) -> None:
+    """Run one import in one transaction; a bad file prints what is wrong and changes nothing."""
+    from citecast.citations import PageIndex, load_pages, open_ledger
+    from citecast.imports import ImportFailed, parse_mapping
+
+    settings = _settings()
+    try:
+        mapping = parse_mapping(map_)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--map")
+    ledger = open_ledger(settings)
+    try:
+        result = importer(ledger, file, PageIndex(load_pages(settings, ledger)), mapping=mapping, **options)
+    except ImportFailed as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1)
+    finally:
+        ledger.close()
+    typer.echo(result.summary())
