@@ -52,4 +52,6 @@ def resolve(name: str, options: dict[str, Any], outbox_dir, dry_run: bool = Fals
         channel = cls.from_options(options)
     except NotConfigured as exc:
         return Resolved(OutboxChannel.for_channel(name, outbox_dir, options), False, str(exc))
+    for module in cls.client_modules:
+        import_module(module)
     return Resolved(channel, True, "credentials found")

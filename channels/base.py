@@ -69,6 +69,10 @@ class Channel(ABC):
     limits: ClassVar[Limits]
     live: ClassVar[bool] = True
     can_lookup: ClassVar[bool] = False
+    # The client libraries `publish` imports. They are imported on the main thread
+    # when the channel goes live: a first import racing other threads (the LLM
+    # client reads the same modules) can hand them a half-initialised module.
+    client_modules: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, options: dict[str, Any] | None = None):
         self.options = dict(options or {})

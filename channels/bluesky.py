@@ -39,6 +39,7 @@ def graphemes(text: str) -> int:
 
 class BlueskyChannel(Channel):
     name = "bluesky"
+    client_modules = ("atproto", "httpx")
     limits = Limits(max_length=300, count=graphemes, unit="graphemes")
     can_lookup = True
 

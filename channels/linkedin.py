@@ -40,6 +40,7 @@ def unescape_little_text(text: str) -> str:
 
 class LinkedInChannel(Channel):
     name = "linkedin"
+    client_modules = ("httpx",)
     limits = Limits(max_length=3000)
     can_lookup = True
 

@@ -46,6 +46,7 @@ def status_length(text: str, url_weight: int = 23) -> int:
 
 class MastodonChannel(Channel):
     name = "mastodon"
+    client_modules = ("mastodon", "requests")
     limits = Limits(max_length=500, count=status_length)
     can_lookup = True
 

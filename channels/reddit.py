@@ -45,6 +45,7 @@ def ratelimit_wait(message: str) -> float | None:
 
 class RedditChannel(Channel):
     name = "reddit"
+    client_modules = ("praw", "prawcore", "requests")
     limits = Limits(max_length=40_000, title_max=300, title_required=True)
     can_lookup = True
 

@@ -8,6 +8,8 @@ tail, and returns the head.
 
 from __future__ import annotations
 
+import logging
+
 import html
 import re
 import time
@@ -56,6 +58,7 @@ def same_text(a: str, b: str) -> bool:
 
 class XChannel(Channel):
     name = "x"
+    client_modules = ("tweepy", "requests")
     limits = Limits(max_length=280, count=weighted_length, max_parts=6, unit="weighted characters")
     can_lookup = True
 
@@ -80,6 +83,10 @@ class XChannel(Channel):
         if client is None:
             import tweepy
 
+            for name in ("oauthlib", "requests_oauthlib"):  # at DEBUG they log the consumer key and token
+                logger = logging.getLogger(name)
+                if logger.getEffectiveLevel() < logging.INFO:
+                    logger.setLevel(logging.INFO)
             c = self._creds
             client = tweepy.Client(
                 consumer_key=c["X_API_KEY"],

@@ -211,6 +211,10 @@ def _print_summary(summary: dict) -> None:
     counts = ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in sorted(summary["counts"].items())) or "no posts"
     console.print(f"[bold]{counts}[/bold]")
     llm = summary.get("llm", {})
+    fallbacks = llm.get("generators", {}).get("fallback", 0)
+    if fallbacks:
+        console.print(f"[yellow]{fallbacks} post(s) written by the offline fallback, not the LLM: "
+                      "`citecast ledger --json` shows why (generator_note)[/yellow]")
     if llm.get("tokens_in") or llm.get("tokens_out"):
         by = ", ".join(f"{n} {g}" for g, n in sorted(llm["generators"].items()))
         console.print(f"LLM: {llm['tokens_in']:,} tokens in, {llm['tokens_out']:,} out, ~${llm['cost_usd']:.4f} ({by})")

@@ -41,7 +41,7 @@ class Outcome:
     page: str
     channel: str
     slot: str
-    status: str  # published | dry_run | failed | rejected | unconfirmed | skipped | deferred
+    status: str  # published | dry_run | failed | rejected | unconfirmed | skipped | deferred | released
     detail: str = ""
     platform_id: str | None = None
     platform_url: str | None = None
@@ -94,7 +94,7 @@ def reconcile(ledger: Ledger, channel: Channel, owner: str, run_id: str,
         else:
             # Not on the platform: the call never landed, so the post may go out again.
             ledger.finish(ev.id, "failed", error="not found on the platform after an unknown outcome; re-posting")
-            out.append(Outcome(ev.page, ev.channel, ev.slot, "failed", "not found after an unknown outcome; released for re-post"))
+            out.append(Outcome(ev.page, ev.channel, ev.slot, "released", "not found after an unknown outcome; posted again if due"))
     return out
 
 

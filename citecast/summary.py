@@ -5,7 +5,7 @@ from __future__ import annotations
 from citecast.pipeline import RunReport
 
 ICON = {"published": "✅", "dry_run": "📝", "failed": "❌", "rejected": "⛔", "unconfirmed": "❓",
-        "skipped": "⏭", "deferred": "⏳"}
+        "skipped": "⏭", "deferred": "⏳", "released": "↩"}
 
 
 def summary_dict(report: RunReport) -> dict:
