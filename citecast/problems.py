@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Literal
@@ -35,6 +36,7 @@ def display_path(path: Path, root: Path | None = None, resolve: bool = True) -> 
     try:
         if resolve:
             return str(path.resolve().relative_to((root or Path.cwd()).resolve()))
-        return str(path.relative_to(root or Path.cwd()))
+        text, base = str(path), str(root or Path.cwd()).rstrip(os.sep) + os.sep
+        return text[len(base):] if text.startswith(base) else text
     except ValueError:
         return str(path)
