@@ -25,7 +25,7 @@ class CheckResult:
 
 
 def check_all(settings: Settings, ledger=None) -> CheckResult:
-    library = load_library(settings, ledger.distributed_urls() if ledger is not None else None)
+    library = load_library(settings, ledger.distributed_urls() if ledger is not None else None, keep_text=False)
     problems = list(library.problems)
     problems += template_problems(settings, library.pages)
     return CheckResult(problems, len(library.pages), library.files)

@@ -84,12 +84,13 @@ class Extract:
     numbers: int
     links: int
     body: str = field(repr=False, default="")
+    source: Path | None = field(repr=False, default=None)  # to read the body again if it was not kept
 
     @cached_property
     def plain_text(self) -> str:
         """The body as plain text, made on first use: a library scan never needs it."""
         parts = []
-        for tok in _MD.parse(self.body):
+        for tok in _MD.parse(self.body or (read_body(self.source) if self.source else "")):
             if tok.type == "inline":
                 text = _plain(tok)
                 if text:
@@ -183,8 +184,14 @@ class Library:
         return sorted({p.file for p in self.errors})
 
 
-def load_library(settings: Settings, distributed_urls: dict[str, set[str]] | None = None) -> Library:
-    """Every page under the content folder; a bad page never stops the others."""
+def load_library(settings: Settings, distributed_urls: dict[str, set[str]] | None = None,
+                 keep_text: bool = True) -> Library:
+    """Every page under the content folder; a bad page never stops the others.
+
+    `keep_text=False` drops each page's body once it is checked (a check of a
+    large library then holds a fraction of the memory); the text is read again
+    from the file if something asks for it.
+    """
     content = settings.path("content")
     lib = Library()
     if not content.is_dir():
@@ -196,7 +203,7 @@ def load_library(settings: Settings, distributed_urls: dict[str, set[str]] | Non
             if path.suffix.lower() not in (".md", ".markdown") or path.name.startswith((".", "_")):
                 continue
             lib.files += 1
-            page, problems = load_page(path, settings, content)
+            page, problems = load_page(path, settings, content, keep_text)
             lib.problems.extend(problems)
             if page is not None:
                 lib.pages.append(page)
@@ -210,7 +217,8 @@ def load_library(settings: Settings, distributed_urls: dict[str, set[str]] | Non
     return lib
 
 
-def load_page(path: Path, settings: Settings, content_root: Path | None = None) -> tuple[Page | None, list[Problem]]:
+def load_page(path: Path, settings: Settings, content_root: Path | None = None,
+              keep_text: bool = True) -> tuple[Page | None, list[Problem]]:
     """One page and its problems; the page is None when any problem is an error."""
     name = display_path(path, settings.root, resolve=False)
     problems: list[Problem] = []
@@ -339,10 +347,10 @@ def load_page(path: Path, settings: Settings, content_root: Path | None = None) 
         tags = fields.get("tags") or []
         fields["topic"] = str(tags[0]) if tags else "general"
 
-    extract = extract_body(body)
+    extract = extract_body(body, source=None if keep_text else path)
     fields.update(
         path=path,
-        body=body,
+        body=body if keep_text else "",
         extract=extract,
         content_hash=content_hash(fields.get("title", ""), fields.get("description", ""), body),
     )
@@ -367,7 +375,7 @@ def load_page(path: Path, settings: Settings, content_root: Path | None = None) 
     return page, problems
 
 
-def extract_body(body: str) -> Extract:
+def extract_body(body: str, source: Path | None = None) -> Extract:
     """Direct answer, key points and FAQ from the markdown, as plain text.
 
     Only the tokens those need are turned into text; counting words, numbers
@@ -430,8 +438,18 @@ def extract_body(body: str) -> Extract:
         words=len(body.split(None, MIN_WORDS)),  # counting stops past the weak-page threshold
         numbers=sum(1 for _ in islice(_NUMBER.finditer(body), 2)),  # the rule wants "at least two"
         links=body.count("](http") + body.count("<http"),
-        body=body,
+        body="" if source else body,
+        source=source,
     )
+
+
+def read_body(path: Path) -> str:
+    """A page's body read again from its file ("" if it no longer reads)."""
+    try:
+        text = path.read_bytes().decode("utf-8-sig").replace("\r\n", "\n").replace("\r", "\n")
+        return (_TOML if text.startswith("+++") else _YAML).split(text)[1]
+    except (OSError, UnicodeDecodeError, ValueError):
+        return ""
 
 
 def _plain(inline) -> str:

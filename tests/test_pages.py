@@ -129,3 +129,14 @@ def test_content_hash_ignores_bookkeeping_but_not_text(empty_project):
     assert load_page(path, p.settings())[0].content_hash == first
     p.write_page("h.md", good_page("h").replace("most of the cases", "all of the cases"))
     assert load_page(path, p.settings())[0].content_hash != first
+
+
+def test_a_scan_without_text_reads_it_again_when_asked(project):
+    kept = {p.slug: p for p in load_library(project.settings()).pages}
+    lean = {p.slug: p for p in load_library(project.settings(), keep_text=False).pages}
+    assert set(kept) == set(lean)
+    for slug, page in lean.items():
+        assert page.body == "" and page.extract.body == ""
+        assert page.content_hash == kept[slug].content_hash
+        assert page.extract.direct_answer == kept[slug].extract.direct_answer
+        assert page.extract.plain_text == kept[slug].extract.plain_text != ""
