@@ -25,3 +25,23 @@ def test_a_new_database_is_migrated_once_and_then_only_checked(tmp_path):
     assert again._revision() == store.HEAD
     assert again.events() == []
     again.close()
+
+
+def test_page_snapshots_are_upserted(tmp_path):
+    from datetime import date
+
+    from sqlalchemy import select
+
+    from citecast.ledger.tables import PageRow
+
+    ledger = store.Ledger(f"sqlite:///{tmp_path / 'l.db'}")
+    snap = dict(slug="a", canonical_url="https://x.test/a", previous_urls=[], content_hash="h1", title="A",
+                topic="t", cohort="distribution", updated=date(2026, 1, 1), path="content/a.md")
+    ledger.record_pages([snap])
+    with ledger.session() as s:
+        first_seen = s.scalar(select(PageRow.first_seen))
+    ledger.record_pages([{**snap, "content_hash": "h2"}, {**snap, "slug": "b", "canonical_url": "https://x.test/b"}])
+    with ledger.session() as s:
+        rows = {r.slug: (r.content_hash, r.first_seen) for r in s.scalars(select(PageRow))}
+    ledger.close()
+    assert rows == {"a": ("h2", first_seen), "b": ("h1", rows["b"][1])}

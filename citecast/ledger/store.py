@@ -121,17 +121,20 @@ class Ledger:
     # pages ---------------------------------------------------------------
 
     def record_pages(self, snapshots: Iterable[dict[str, Any]]) -> None:
+        """Upsert page snapshots; an upsert, so runs starting together never collide on a new page."""
         now = utcnow()
+        rows = [{**snap, "first_seen": now, "last_seen": now} for snap in snapshots]
+        if not rows:
+            return
         with self.session() as s:
-            existing = {r.slug: r for r in s.scalars(select(PageRow))}
-            for snap in snapshots:
-                row = existing.get(snap["slug"])
-                if row is None:
-                    s.add(PageRow(**snap, first_seen=now, last_seen=now))
-                else:
-                    for k, v in snap.items():
-                        setattr(row, k, v)
-                    row.last_seen = now
+            for start in range(0, len(rows), 500):  # bounded statements for large libraries
+                stmt = _insert(self.engine)(PageRow).values(rows[start : start + 500])
+                kept = {"slug", "first_seen"}
+                stmt = stmt.on_conflict_do_update(
+                    index_elements=["slug"],
+                    set_={c.name: stmt.excluded[c.name] for c in PageRow.__table__.columns if c.name not in kept},
+                )
+                s.execute(stmt)
 
     def distributed_urls(self) -> dict[str, set[str]]:
         """The canonical URLs each page was distributed under."""
