@@ -68,6 +68,9 @@ class TomlHandler(TOMLHandler):
 
 _YAML, _TOML = YAMLHandler(), TomlHandler()
 _MD = MarkdownIt("commonmark")
+# Block structure only: inline markup is parsed just for the few blocks the
+# extract reads (headings, the first paragraph, key points, FAQ answers).
+_MD_BLOCKS = MarkdownIt("commonmark").disable("inline")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)?%?")
 _FAQ_HEADING = re.compile(r"\bfaqs?\b|frequently asked|questions")
 _KEY_POINTS_HEADING = re.compile(r"key (points|takeaways)|tl;?dr|summary|in short")
@@ -382,7 +385,12 @@ def extract_body(body: str, source: Path | None = None) -> Extract:
     and links runs over the raw body, which keeps a library scan close to the
     cost of parsing alone.
     """
-    tokens = _MD.parse(body)
+    env: dict = {}  # link reference definitions, found by the block parse
+    tokens = _MD_BLOCKS.parse(body, env)
+
+    def text_of(tok) -> str:
+        return _plain(_MD.parseInline(tok.content, env)[0])
+
     direct = ""
     words_before = 0
     key_points: list[str] = []
@@ -398,7 +406,7 @@ def extract_body(body: str, source: Path | None = None) -> Extract:
         if kind == "inline":
             parent = tokens[i - 1]
             if parent.type == "heading_open":
-                text = _plain(tok)
+                text = text_of(tok)
                 if parent.tag in ("h1", "h2"):
                     heading = text.lower()
                     in_faq = bool(_FAQ_HEADING.search(heading))
@@ -408,16 +416,16 @@ def extract_body(body: str, source: Path | None = None) -> Extract:
             elif parent.type == "paragraph_open":
                 if list_depth == 0:
                     if question is not None:
-                        faq.append((question, _plain(tok)))
+                        faq.append((question, text_of(tok)))
                         question = None
                     elif not direct and heading is None and words_before <= DIRECT_ANSWER_WITHIN_WORDS:
-                        text = _plain(tok)
+                        text = text_of(tok)
                         n = len(text.split())
                         if n <= DIRECT_ANSWER_MAX_WORDS:
                             direct = text
                         words_before += n
                 elif list_target is not None and list_depth == 1:
-                    list_target.append(_plain(tok))
+                    list_target.append(text_of(tok))
         elif kind in ("bullet_list_open", "ordered_list_open"):
             list_depth += 1
             if list_depth == 1:
