@@ -161,18 +161,9 @@ class Fakes:
 
 
 def wire(urls: dict) -> None:
-    from tests.fakes.platforms import ENV
+    from tests.fakes.platforms import citecast_env
 
-    for name in CHANNELS:
-        os.environ.update(ENV[name])
-        os.environ[f"CITECAST_CHANNELS__{name.upper()}__TIMEOUT"] = "10"
-    os.environ["CITECAST_CHANNELS__X__API_BASE"] = urls["x"]
-    os.environ["CITECAST_CHANNELS__REDDIT__OAUTH_URL"] = urls["reddit"]
-    os.environ["CITECAST_CHANNELS__REDDIT__REDDIT_URL"] = urls["reddit"]
-    os.environ["CITECAST_CHANNELS__REDDIT__SUBREDDIT"] = "test"
-    os.environ["CITECAST_CHANNELS__REDDIT__RATELIMIT_SECONDS"] = "0"
-    os.environ["CITECAST_CHANNELS__LINKEDIN__BASE_URL"] = urls["linkedin"]
-    os.environ["CITECAST_CHANNELS__LINKEDIN__AUTHOR"] = "urn:li:organization:4242"
+    os.environ.update(citecast_env({name: urls[name] for name in CHANNELS}, timeout=10))
     os.environ.update({"CITECAST_LLM__MODEL": "bench-model", "CITECAST_LLM__BASE_URL": urls["llm"],
                        "CITECAST_LLM__CONCURRENCY": "8", "CITECAST_LLM__TIMEOUT_SECONDS": "30"})
 
@@ -370,7 +361,7 @@ def describe(res: dict) -> str:
         f"pages {m['pages']} x channels {len(CHANNELS)}: statuses {m['statuses']}, generators {m['generators']}",
         f"LLM calls {m['llm_calls']} (at most {m['llm_max_in_flight']} in flight); platform calls {m['calls']}; "
         f"posts stored {m['posts']}",
-        f"round trip per call (ms): " + ", ".join(f"{n} {v * 1000:.1f}" for n, v in m["rtt"].items()),
+        "round trip per call (ms): " + ", ".join(f"{n} {v * 1000:.1f}" for n, v in m["rtt"].items()),
         f"limit: drafting {m['drafting_limit']:.2f}s; channels " +
         ", ".join(f"{n} {v:.2f}s" for n, v in m["channel_limit"].items()) + f" -> {m['limit']:.2f}s",
         f"week: {m['wall']:.2f}s = {m['ratio']:.3f}x the limit (median of {res['ratios']}) target <= 1.3x",

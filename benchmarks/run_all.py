@@ -74,7 +74,7 @@ def main() -> int:
                  f"{m['wall']:.1f} s; {m['statuses']}; LLM calls {m['llm_calls']}, generators {m['generators']}",
                  f"{w['median_ratio']:.2f}x (<= 1.3x; trials {', '.join(f'{r:.2f}' for r in w['ratios'])})",
                  f"`bench_week.py --pages {week_pages} --repeat {repeat}`"))
-    rows.append((f"3. unchanged re-run of that week",
+    rows.append(("3. unchanged re-run of that week",
                  f"`check` over the same library: {w['median_check']:.2f} s",
                  f"{w['median_rerun']:.2f} s; LLM calls {m['rerun_llm_calls']}, posts {m['rerun_posts']}, "
                  f"platform calls {m['rerun_platform_calls']}",

@@ -74,7 +74,7 @@ class BlueskyChannel(Channel):
             try:
                 with self._errors("logging in to Bluesky"):
                     profile = client.login(self._handle, self._password)
-            except Unconfirmed as exc:  # no post was sent yet: a plain retry-later
+            except Unconfirmed:  # no post was sent yet: a plain retry-later
                 raise ChannelError("no answer from Bluesky while logging in; nothing was posted") from None
             self._did = profile.did if profile else client._session.did
             self._atproto = client

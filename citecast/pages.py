@@ -72,7 +72,6 @@ _MD = MarkdownIt("commonmark")
 # extract reads (headings, the first paragraph, key points, FAQ answers).
 _MD_BLOCKS = MarkdownIt("commonmark").disable("inline")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)?%?")
-_FAQ_HEADING = re.compile(r"\bfaqs?\b|frequently asked|questions")
 _KEY_POINTS_HEADING = re.compile(r"key (points|takeaways)|tl;?dr|summary|in short")
 
 
@@ -397,7 +396,6 @@ def extract_body(body: str, source: Path | None = None) -> Extract:
     first_list: list[str] = []
     faq: list[tuple[str, str]] = []
     heading: str | None = None
-    in_faq = False
     question: str | None = None
     list_depth = 0
     list_target: list[str] | None = None
@@ -409,9 +407,8 @@ def extract_body(body: str, source: Path | None = None) -> Extract:
                 text = text_of(tok)
                 if parent.tag in ("h1", "h2"):
                     heading = text.lower()
-                    in_faq = bool(_FAQ_HEADING.search(heading))
                     question = None
-                elif text.endswith("?"):
+                elif text.endswith("?"):  # a question as a sub-heading, answered below: FAQ material
                     question = text
             elif parent.type == "paragraph_open":
                 if list_depth == 0:

@@ -45,10 +45,6 @@ class Plan:
     selection: Selection
     channels: dict[str, channel_registry.Resolved]
 
-    @property
-    def due_pages(self) -> list[Page]:
-        return [d.page for d in self.selection.due]
-
     def work(self) -> list[tuple[Page, dict[str, Channel]]]:
         return [(d.page, {c: self.channels[c].channel for c in d.channels}) for d in self.selection.due]
 

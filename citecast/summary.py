@@ -44,9 +44,10 @@ def _count(values) -> dict[str, int]:
 
 def markdown_summary(report: RunReport) -> str:
     lines = [f"# Distribution, week {report.slot}", ""]
-    counts = summary_dict(report)["counts"]
+    summary = summary_dict(report)
+    counts = summary["counts"]
     lines.append(", ".join(f"{ICON.get(k, '')} {v} {k.replace('_', ' ')}" for k, v in sorted(counts.items())) or "Nothing was due.")
-    llm = summary_dict(report)["llm"]
+    llm = summary["llm"]
     if llm["tokens_in"] or llm["tokens_out"]:
         lines.append(f"LLM: {llm['tokens_in']:,} tokens in, {llm['tokens_out']:,} out, about ${llm['cost_usd']:.4f}; "
                      + ", ".join(f"{n} by {g}" for g, n in sorted(llm["generators"].items())))

@@ -20,6 +20,7 @@ import pytest
 import yaml
 
 from tests.conftest import REPO
+from tests.pgserver import wait_for
 from tests.prefectserver import PrefectServer, stop
 
 e2e = pytest.mark.e2e  # the tests that use the server; the last ones check the same seams without it
@@ -96,13 +97,10 @@ def api(server):
 
 
 def _wait(check, timeout: float, what: str, interval: float = 0.5):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+    value = wait_for(check, timeout, interval)
+    if not value:
+        raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+    return value
 
 
 def _trigger(api, parameters: dict):

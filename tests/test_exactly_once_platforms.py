@@ -13,7 +13,7 @@ from collections import Counter
 
 import pytest
 
-from tests.fakes.platforms import ENV, FAKES
+from tests.fakes.platforms import FAKES, citecast_env
 
 CHANNELS = ["bluesky", "linkedin", "mastodon", "reddit", "x"]
 MIX = ("rate_limit", "server_error", "timeout_after_store", "drop_after_store", "drop_before_store")
@@ -39,19 +39,8 @@ def fakes(request, project, monkeypatch):
         fake.fault_mix = MIX
         fake.rng.seed(f"exactly-once-{name}-{request.param}")
         servers[name] = fake.start()
-        for var, value in ENV[name].items():
-            monkeypatch.setenv(var, value)
-        monkeypatch.setenv(f"CITECAST_CHANNELS__{name.upper()}__TIMEOUT", "1")
-    url = {n: f.url for n, f in servers.items()}
-    monkeypatch.setenv("CITECAST_CHANNELS__X__API_BASE", url["x"])
-    monkeypatch.setenv("CITECAST_CHANNELS__REDDIT__OAUTH_URL", url["reddit"])
-    monkeypatch.setenv("CITECAST_CHANNELS__REDDIT__REDDIT_URL", url["reddit"])
-    monkeypatch.setenv("CITECAST_CHANNELS__REDDIT__SUBREDDIT", "test")
-    monkeypatch.setenv("CITECAST_CHANNELS__REDDIT__RATELIMIT_SECONDS", "0")
-    monkeypatch.setenv("CITECAST_CHANNELS__LINKEDIN__BASE_URL", url["linkedin"])
-    monkeypatch.setenv("CITECAST_CHANNELS__LINKEDIN__AUTHOR", "urn:li:organization:4242")
-    monkeypatch.setenv("CITECAST_CHANNELS__BLUESKY__BASE_URL", url["bluesky"])
-    monkeypatch.setenv("CITECAST_CHANNELS__MASTODON__API_BASE_URL", url["mastodon"])
+    for var, value in citecast_env(servers).items():
+        monkeypatch.setenv(var, value)
     # Every page goes to all five channels; Bluesky and Mastodon get a short template.
     for name in ("bluesky", "mastodon"):
         (project.templates / f"{name}.md.j2").write_text(SHORT_TEMPLATE, encoding="utf-8")

@@ -15,7 +15,7 @@ import pytest
 
 from tests.conftest import good_page
 from tests.fakes.openai_chat import FakeChatServer
-from tests.fakes.platforms import ENV, FAKES
+from tests.fakes.platforms import FAKES, citecast_env
 
 CHANNELS = ["x", "linkedin", "reddit"]
 KINDS = ["good", "too_long", "drop_url", "replace_url", "foreign_links", "gullible", "broken_json", "refusal",
@@ -43,18 +43,10 @@ def world(empty_project, monkeypatch):
         fake = FAKES[name]()
         fake.reject_duplicates = False
         fakes[name] = fake.start()
-        for var, value in ENV[name].items():
-            monkeypatch.setenv(var, value)
-        monkeypatch.setenv(f"CITECAST_CHANNELS__{name.upper()}__TIMEOUT", "3")
     for k, v in {
+        **citecast_env(fakes, timeout=3),
         "CITECAST_LLM__MODEL": "test-model", "CITECAST_LLM__BASE_URL": llm.base_url, "CITECAST_LLM__MAX_RETRIES": "0",
         "CITECAST_LLM__TIMEOUT_SECONDS": "5", "CITECAST_DISTRIBUTION__MAX_PAGES_PER_WEEK": "12",
-        "CITECAST_CHANNELS__X__API_BASE": fakes["x"].url,
-        "CITECAST_CHANNELS__REDDIT__OAUTH_URL": fakes["reddit"].url,
-        "CITECAST_CHANNELS__REDDIT__REDDIT_URL": fakes["reddit"].url,
-        "CITECAST_CHANNELS__REDDIT__SUBREDDIT": "test", "CITECAST_CHANNELS__REDDIT__RATELIMIT_SECONDS": "0",
-        "CITECAST_CHANNELS__LINKEDIN__BASE_URL": fakes["linkedin"].url,
-        "CITECAST_CHANNELS__LINKEDIN__AUTHOR": "urn:li:organization:4242",
     }.items():
         monkeypatch.setenv(k, v)
     yield project, llm, fakes

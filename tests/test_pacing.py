@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 import pytest
 
 from citecast.pipeline import RunOptions, run_week
-from tests.fakes.platforms import ENV, FAKES
+from tests.fakes.platforms import FAKES, citecast_env
 
 MONDAY = datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc)
 
@@ -15,10 +15,8 @@ MONDAY = datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc)
 @pytest.fixture
 def linkedin(project, monkeypatch):
     fake = FAKES["linkedin"]().start()
-    for var, value in ENV["linkedin"].items():
+    for var, value in citecast_env({"linkedin": fake}).items():
         monkeypatch.setenv(var, value)
-    monkeypatch.setenv("CITECAST_CHANNELS__LINKEDIN__BASE_URL", fake.url)
-    monkeypatch.setenv("CITECAST_CHANNELS__LINKEDIN__AUTHOR", "urn:li:organization:4242")
     yield fake
     fake.stop()
 

@@ -12,7 +12,6 @@ import subprocess
 import sys
 import multiprocessing
 from collections import Counter
-from pathlib import Path
 
 import pytest
 

@@ -22,7 +22,7 @@ from typer.testing import CliRunner
 
 from tests.fakes.openai_chat import FakeChatServer
 from tests.test_exactly_once_platforms import SHORT_TEMPLATE
-from tests.fakes.platforms import FakeBluesky, FakeLinkedIn, FakeMastodon, FakeReddit, FakeX
+from tests.fakes.platforms import FakeBluesky, FakeLinkedIn, FakeMastodon, FakeReddit, FakeX, citecast_env
 
 CHANNELS = ["x", "linkedin", "reddit", "bluesky", "mastodon"]
 # Distinctive values, so a hit can only be a leak.
@@ -66,19 +66,10 @@ def world(request, project, monkeypatch):
     for k, v in {**SECRETS, **NOT_SECRET}.items():
         monkeypatch.setenv(k, v)
     env = {
+        **citecast_env(fakes, timeout=2, credentials=False),  # the credentials are SECRETS, set above
         "CITECAST_LLM__MODEL": "test-model", "CITECAST_LLM__BASE_URL": llm.base_url, "CITECAST_LLM__MAX_RETRIES": "0",
         "CITECAST_LLM__TIMEOUT_SECONDS": "5",
-        "CITECAST_CHANNELS__X__API_BASE": fakes["x"].url,
-        "CITECAST_CHANNELS__REDDIT__OAUTH_URL": fakes["reddit"].url,
-        "CITECAST_CHANNELS__REDDIT__REDDIT_URL": fakes["reddit"].url,
-        "CITECAST_CHANNELS__REDDIT__SUBREDDIT": "test", "CITECAST_CHANNELS__REDDIT__RATELIMIT_SECONDS": "0",
-        "CITECAST_CHANNELS__LINKEDIN__BASE_URL": fakes["linkedin"].url,
-        "CITECAST_CHANNELS__LINKEDIN__AUTHOR": "urn:li:organization:4242",
-        "CITECAST_CHANNELS__BLUESKY__BASE_URL": fakes["bluesky"].url,
-        "CITECAST_CHANNELS__MASTODON__API_BASE_URL": fakes["mastodon"].url,
     }
-    for name in CHANNELS:
-        env[f"CITECAST_CHANNELS__{name.upper()}__TIMEOUT"] = "2"
     for k, v in env.items():
         monkeypatch.setenv(k, v)
     # Every page to all five channels; Bluesky and Mastodon get the short template the exactly-once test uses.

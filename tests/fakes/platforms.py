@@ -429,9 +429,9 @@ SECRETS = {"x": "x-secret-value", "reddit": "r-pass", "linkedin": "li-token", "b
 RETRY_AFTER = {name: fake.wait for name, fake in FAKES.items()}
 
 
-def channel_options(name: str, fake: FakeServer, timeout: float = 1.0) -> dict[str, Any]:
-    """`[channels.<name>]` settings that point the adapter at `fake`."""
-    url = fake.url
+def channel_options(name: str, fake: FakeServer | str, timeout: float = 1.0) -> dict[str, Any]:
+    """`[channels.<name>]` settings that point the adapter at `fake` (a server or its URL)."""
+    url = fake if isinstance(fake, str) else fake.url
     return {
         "x": {"api_base": url},
         "reddit": {"oauth_url": url, "reddit_url": url, "subreddit": "test", "ratelimit_seconds": 0},
@@ -439,3 +439,17 @@ def channel_options(name: str, fake: FakeServer, timeout: float = 1.0) -> dict[s
         "bluesky": {"base_url": url},
         "mastodon": {"api_base_url": url},
     }[name] | {"timeout": timeout}
+
+
+def citecast_env(fakes: dict[str, FakeServer | str], timeout: float = 1.0, credentials: bool = True) -> dict[str, str]:
+    """CITECAST_CHANNELS__<NAME>__<OPTION> variables (and the fakes' credentials, unless a test
+    brings its own) that make each channel in `fakes` live against its fake, as a deployment would."""
+    env: dict[str, str] = {}
+    for name, fake in fakes.items():
+        if credentials:
+            env.update(ENV[name])
+        options = channel_options(name, fake, timeout)
+        if name == "linkedin":
+            options["author"] = "urn:li:organization:4242"
+        env.update({f"CITECAST_CHANNELS__{name.upper()}__{k.upper()}": str(v) for k, v in options.items()})
+    return env
