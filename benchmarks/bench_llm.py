@@ -72,11 +72,11 @@ def main() -> int:
     make_project(root, args.pages)
     os.environ["CITECAST_CONFIG"] = str(root / "citecast.toml")
 
-    import channels as registry
-    from citecast.config import load_settings
+    from citecast import channels as registry
+    from citecast.settings import load_settings
     from citecast.ledger import Ledger
-    from citecast.pages import load_library
-    from citecast.pipeline import make_drafter
+    from citecast.pages.loading import load_library
+    from citecast.distribution.run import make_drafter
     from tests.fakes.openai_chat import FakeChatServer, count_tokens
 
     server = FakeChatServer(latency=args.latency, max_concurrent=args.slots).start()

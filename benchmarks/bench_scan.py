@@ -44,8 +44,8 @@ def bare(content: Path) -> dict:
 def citecast_check(content: Path) -> dict:
     os.environ["CITECAST_PATHS__CONTENT"] = str(content)
     os.environ["CITECAST_PATHS__STATE"] = str(content.parent / "state")
-    from citecast.checking import check_all
-    from citecast.config import load_settings
+    from citecast.distribution.checking import check_all
+    from citecast.settings import load_settings
 
     settings = load_settings()
     start = time.perf_counter()

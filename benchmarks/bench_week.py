@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/bench_week.py [--pages 500] [--repeat 3] [--json]
 
-Benchmark 2. `citecast.pipeline.run_week` over N due pages x 3 channels (x,
+Benchmark 2. `citecast.distribution.run.run_week` over N due pages x 3 channels (x,
 linkedin, reddit): the LLM drafter against the fake OpenAI server
 (tests/fakes/openai_chat.py: +250 ms per request, 8 at once, llm.concurrency 8)
 and the LIVE adapters against the fake platforms (tests/fakes/platforms.py,
@@ -176,10 +176,10 @@ def instrument() -> dict:
     import threading
     from collections import defaultdict
 
-    import citecast.pipeline as pipeline
-    from channels.linkedin import LinkedInChannel
-    from channels.reddit import RedditChannel
-    from channels.x import XChannel
+    import citecast.distribution.run as pipeline
+    from citecast.channels.linkedin import LinkedInChannel
+    from citecast.channels.reddit import RedditChannel
+    from citecast.channels.x import XChannel
     from citecast.ledger.store import Ledger
 
     times: dict = defaultdict(lambda: defaultdict(float))
@@ -243,9 +243,9 @@ def one_trial(pages: int, llm_latency: float, llm_slots: int, platform_latency: 
         wire(fakes.urls)
         rtt = {n: round_trip(fakes.urls[n]) for n in CHANNELS}
 
-        from citecast.checking import check_all
-        from citecast.config import load_settings
-        from citecast.pipeline import RunOptions, run_week
+        from citecast.distribution.checking import check_all
+        from citecast.settings import load_settings
+        from citecast.distribution.run import RunOptions, run_week
 
         # -- benchmark 2: the first run of the week
         settings = load_settings()

@@ -94,7 +94,7 @@ def main() -> int:
     from citecast.ledger import Ledger
 
     os.environ["CITECAST_CONFIG"] = str(root / "citecast.toml")
-    from citecast.config import load_settings
+    from citecast.settings import load_settings
 
     for trial in range(args.trials):
         week = f"2026-W{trial + 1:02}"

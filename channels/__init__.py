@@ -1,4 +1,4 @@
-"""Platform adapters, one module per platform, behind `channels.base.Channel`.
+"""Platform adapters, one module per platform, behind `citecast.channels.base.Channel`.
 
 Adapters are imported lazily by name, so a run that only uses the outbox never
 imports tweepy, praw or the other SDKs.
@@ -10,15 +10,15 @@ from dataclasses import dataclass
 from importlib import import_module
 from typing import Any
 
-from channels.base import Channel, NotConfigured
+from citecast.channels.base import Channel, NotConfigured
 
 # channel name -> "module:Class" of its live adapter
 ADAPTERS = {
-    "x": "channels.x:XChannel",
-    "linkedin": "channels.linkedin:LinkedInChannel",
-    "reddit": "channels.reddit:RedditChannel",
-    "bluesky": "channels.bluesky:BlueskyChannel",
-    "mastodon": "channels.mastodon:MastodonChannel",
+    "x": "citecast.channels.x:XChannel",
+    "linkedin": "citecast.channels.linkedin:LinkedInChannel",
+    "reddit": "citecast.channels.reddit:RedditChannel",
+    "bluesky": "citecast.channels.bluesky:BlueskyChannel",
+    "mastodon": "citecast.channels.mastodon:MastodonChannel",
 }
 
 
@@ -38,7 +38,7 @@ def adapter_class(name: str) -> type[Channel]:
 
 def resolve(name: str, options: dict[str, Any], outbox_dir, dry_run: bool = False) -> Resolved:
     """The live adapter when it is configured and wanted, else the outbox for that channel."""
-    from channels.outbox import OutboxChannel
+    from citecast.channels.outbox import OutboxChannel
 
     if dry_run:
         return Resolved(OutboxChannel.for_channel(name, outbox_dir, options), False, "dry run requested")

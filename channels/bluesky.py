@@ -11,7 +11,7 @@ import time
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from channels.base import (
+from citecast.channels.base import (
     translated,
     AuthError,
     Channel,

@@ -8,7 +8,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import quote
 
-from channels.base import (
+from citecast.channels.base import (
     AuthError,
     Channel,
     ChannelError,

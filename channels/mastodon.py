@@ -16,7 +16,7 @@ from datetime import datetime, timedelta, timezone
 from functools import partial
 from typing import Any
 
-from channels.base import (
+from citecast.channels.base import (
     translated,
     AuthError,
     Channel,

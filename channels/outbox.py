@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from channels.base import Channel, Limits
+from citecast.channels.base import Channel, Limits
 from citecast.posts import Draft, Post, Published
 
 
@@ -32,7 +32,7 @@ class OutboxChannel(Channel):
 
     @classmethod
     def for_channel(cls, name: str, directory: Path, options: dict[str, Any] | None = None) -> "OutboxChannel":
-        from channels import adapter_class
+        from citecast.channels import adapter_class
 
         return cls(adapter_class(name)(options or {}), directory)
 

@@ -12,7 +12,7 @@ import re
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from channels.base import (
+from citecast.channels.base import (
     translated,
     AuthError,
     Channel,

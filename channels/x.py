@@ -17,7 +17,7 @@ import unicodedata
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from channels.base import (
+from citecast.channels.base import (
     translated,
     AuthError,
     Channel,

@@ -22,10 +22,10 @@ from prefect.exceptions import FlowPauseTimeout
 from prefect.flow_runs import pause_flow_run
 from pydantic import Field
 
-from citecast import pipeline
-from citecast.config import load_settings
-from citecast.summary import markdown_summary, summary_dict
-from flows.approval import approval_form
+from citecast.distribution import run as pipeline
+from citecast.settings import load_settings
+from citecast.distribution.summary import markdown_summary, summary_dict
+from citecast.flows.approval import approval_form
 
 # Pages drafted per task: a Prefect task costs tens of milliseconds to record,
 # so a 500-page week is 20 draft tasks, not 500.

@@ -18,8 +18,8 @@ from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
-from citecast.config import load_settings
-from citecast.engines import ProbeResult, run_probe
+from citecast.settings import load_settings
+from citecast.citations.engines import ProbeResult, run_probe
 
 
 @task(name="probe engines", cache_policy=NO_CACHE)

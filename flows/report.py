@@ -18,8 +18,8 @@ from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
-from citecast.config import load_settings
-from citecast.report import Written, run_report
+from citecast.settings import load_settings
+from citecast.citations.report import Written, run_report
 
 
 def _day(d: Optional[date]) -> Optional[datetime]:

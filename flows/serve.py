@@ -8,10 +8,10 @@ from __future__ import annotations
 from prefect import serve
 from prefect.schedules import Cron
 
-from citecast.config import Settings
-from flows.distribute import weekly_distribution
-from flows.probe import citation_probe
-from flows.report import citation_report
+from citecast.settings import Settings
+from citecast.flows.distribute import weekly_distribution
+from citecast.flows.probe import citation_probe
+from citecast.flows.report import citation_report
 
 
 def deployments(settings: Settings) -> list:

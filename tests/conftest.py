@@ -35,7 +35,7 @@ class Project:
         self.config = root / "citecast.toml"
 
     def settings(self):
-        from citecast.config import load_settings
+        from citecast.settings import load_settings
 
         return load_settings()
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from channels.base import Rejected
-from channels.bluesky import BlueskyChannel, graphemes
+from citecast.channels.base import Rejected
+from citecast.channels.bluesky import BlueskyChannel, graphemes
 from citecast.posts import Draft
 from tests.fakes.platforms import ENV, FakeBluesky, channel_options
 

@@ -10,8 +10,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-import channels
-from channels.base import AuthError, ChannelError, NotConfigured, RateLimited, Rejected, Unconfirmed
+from citecast import channels
+from citecast.channels.base import AuthError, ChannelError, NotConfigured, RateLimited, Rejected, Unconfirmed
 from citecast.posts import Draft
 from tests.fakes.platforms import ENV, FAKES, RETRY_AFTER, SECRETS, channel_options
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from channels.base import NotConfigured, Rejected
-from channels.linkedin import LinkedInChannel, escape_little_text, unescape_little_text
+from citecast.channels.base import NotConfigured, Rejected
+from citecast.channels.linkedin import LinkedInChannel, escape_little_text, unescape_little_text
 from citecast.posts import Draft
 from tests.fakes.platforms import ENV, FakeLinkedIn, channel_options
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from channels.mastodon import MastodonChannel, status_length
+from citecast.channels.mastodon import MastodonChannel, status_length
 from citecast.posts import Draft
 from tests.fakes.platforms import ENV, FakeMastodon, channel_options
 
@@ -48,7 +48,7 @@ def test_counting_rules():
 
 
 def test_api_base_url_is_required(env):
-    from channels.base import NotConfigured
+    from citecast.channels.base import NotConfigured
 
     with pytest.raises(NotConfigured, match="api_base_url"):
         MastodonChannel.from_options({})

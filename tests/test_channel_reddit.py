@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from channels.base import RateLimited, Unconfirmed
-from channels.reddit import RedditChannel, ratelimit_wait
+from citecast.channels.base import RateLimited, Unconfirmed
+from citecast.channels.reddit import RedditChannel, ratelimit_wait
 from citecast.posts import Draft
 from tests.fakes.platforms import ENV, FakeReddit, channel_options
 

@@ -6,8 +6,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from channels.base import RateLimited, Unconfirmed
-from channels.x import XChannel, same_text, weighted_length
+from citecast.channels.base import RateLimited, Unconfirmed
+from citecast.channels.x import XChannel, same_text, weighted_length
 from citecast.posts import Draft
 from tests.fakes.platforms import ENV, FakeX, channel_options
 
@@ -81,7 +81,7 @@ def test_lookup_does_not_mistake_a_reply_for_the_head(fake, x):
 
 
 def test_duplicate_text_is_rejected_like_x_does(fake, x):
-    from channels.base import Rejected
+    from citecast.channels.base import Rejected
 
     x.publish(thread("hello world"), "p:x:s:0")
     with pytest.raises(Rejected, match="duplicate"):
@@ -96,7 +96,7 @@ def test_weighted_length_and_matching():
 
 
 def test_missing_secret_names_variable(monkeypatch):
-    from channels.base import NotConfigured
+    from citecast.channels.base import NotConfigured
 
     for var in ENV["x"]:
         monkeypatch.delenv(var, raising=False)

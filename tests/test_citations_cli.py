@@ -10,7 +10,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from citecast.cli_citations import register
+from citecast.cli.citations import register
 from tests.fakes.engines import FakeEngineServer, Scripted
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -68,7 +68,7 @@ def test_every_command_has_help():
 
 
 def test_module_imports_nothing_heavy():
-    code = ("import sys, citecast.cli_citations; "
+    code = ("import sys, citecast.cli.citations; "
             "print(sorted(m for m in ('prefect', 'openai', 'matplotlib', 'sqlalchemy') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
     assert out.stdout.strip() == "[]"
@@ -95,9 +95,9 @@ def test_probe_import_report(project):
 
 def test_flow_tasks(project):
     sys.path.insert(0, str(ROOT))
-    from citecast.config import load_settings
-    from flows.probe import probe_markdown, probe_task
-    from flows.report import report_task
+    from citecast.settings import load_settings
+    from citecast.flows.probe import probe_markdown, probe_task
+    from citecast.flows.report import report_task
 
     settings = load_settings()
     result = probe_task.fn(settings, ["fake"], 1)

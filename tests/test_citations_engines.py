@@ -8,8 +8,8 @@ from datetime import datetime, timezone
 import pytest
 from sqlalchemy import event, func, select
 
-from citecast.citations import Citations, EngineSettings, PageIndex, PageRef, TrackedQuery
-from citecast.engines import (ChatEngine, OpenAISearchEngine, PerplexityEngine, build_engines, make_client,
+from citecast.citations.model import Citations, EngineSettings, PageIndex, PageRef, TrackedQuery
+from citecast.citations.engines import (ChatEngine, OpenAISearchEngine, PerplexityEngine, build_engines, make_client,
                               probe)
 from citecast.ledger.citation_tables import CitedUrlRow, ObservationRow
 from citecast.ledger.store import Ledger

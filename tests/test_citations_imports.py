@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from citecast.citations import PageIndex, PageRef
-from citecast.imports import ImportFailed, import_backlinks, import_citations
+from citecast.citations.model import PageIndex, PageRef
+from citecast.citations.imports import ImportFailed, import_backlinks, import_citations
 from citecast.ledger.citation_tables import BacklinkRow, ImportRow, ObservationRow
 from citecast.ledger.store import Ledger
 

@@ -6,11 +6,11 @@ import csv
 from datetime import date, datetime, timezone
 from fractions import Fraction as F
 
-from citecast.citations import Observation, Cited, PageIndex, PageRef, record_observation
+from citecast.citations.model import Observation, Cited, PageIndex, PageRef, record_observation
 from citecast.ledger.citation_tables import BacklinkRow
 from citecast.ledger.store import Ledger
 from citecast.ledger.tables import EventRow
-from citecast.report import Link, Obs, ReportData, Tally, build_report, compare, load_data, to_html, to_markdown, write_csv
+from citecast.citations.report import Link, Obs, ReportData, Tally, build_report, compare, load_data, to_html, to_markdown, write_csv
 
 A = PageRef("a", "https://ex.com/a", ("https://ex.com/old-a",), "t1", "distribution", date(2026, 1, 1))
 B = PageRef("b", "https://ex.com/b", (), "t1", "links", date(2025, 6, 1))

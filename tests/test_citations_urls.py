@@ -2,7 +2,7 @@
 
 import pytest
 
-from citecast.citations import PageIndex, PageRef, mentions_brand, normalize_url, tracked_queries
+from citecast.citations.model import PageIndex, PageRef, mentions_brand, normalize_url, tracked_queries
 
 PAGE = PageRef(slug="bvd", canonical_url="https://example.com/backlinks-vs-distribution",
                previous_urls=("https://example.com/blog/backlinks-old",), topic="ai", queries=("Do backlinks matter?",))

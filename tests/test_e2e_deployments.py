@@ -307,7 +307,7 @@ def test_citecast_serve_runs_the_same_flow(api, server, site, worker, tmp_path):
 
 
 def test_serve_and_prefect_yaml_describe_the_same_deployments(project):
-    from flows.serve import deployments
+    from citecast.flows.serve import deployments
 
     spec = yaml.safe_load((REPO / "prefect.yaml").read_text())
     in_yaml = {d["name"]: d for d in spec["deployments"]}
@@ -326,9 +326,9 @@ def test_serve_and_prefect_yaml_describe_the_same_deployments(project):
 # Without a server: the review seam the flow uses, on the SQLite ledger.
 
 def test_review_seam_publishes_approved_and_logs_rejected_with_reason(project):
-    from citecast import pipeline
+    from citecast.distribution import run as pipeline
     from citecast.ledger.store import Ledger
-    from flows.approval import approval_form
+    from citecast.flows.approval import approval_form
 
     settings = project.settings()
     ledger = Ledger(settings.ledger_url)
@@ -365,7 +365,7 @@ def test_review_seam_publishes_approved_and_logs_rejected_with_reason(project):
 
 
 def test_approval_decisions():
-    from flows.approval import approval_form
+    from citecast.flows.approval import approval_form
 
     keys = ["a:x", "a:reddit", "b:x"]
     form = approval_form(keys)

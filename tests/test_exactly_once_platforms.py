@@ -68,7 +68,7 @@ def heads(name: str, fake) -> list[dict]:
 
 def test_every_due_post_exists_exactly_once(project, fakes):
     from citecast.ledger.store import Ledger
-    from citecast.pipeline import run_week
+    from citecast.distribution.run import run_week
 
     runs = []
     for _ in range(8):

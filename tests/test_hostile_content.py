@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from citecast.pipeline import run_week
+from citecast.distribution.run import run_week
 from tests.conftest import good_page
 
 MONDAY = datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc)
@@ -93,7 +93,7 @@ def hostile(project):
 
 
 def test_each_hostile_page_is_rejected_with_a_clear_message(hostile):
-    from citecast.pages import load_library
+    from citecast.pages.loading import load_library
 
     lib = load_library(hostile.settings())
     by_file: dict[str, list] = {}

@@ -6,9 +6,9 @@ from datetime import datetime, timezone
 
 import pytest
 
-from citecast.draft_cache import DraftCache, Entry, cache_key
+from citecast.distribution.draft_cache import DraftCache, Entry, cache_key
 from citecast.ledger import Ledger
-from citecast.pipeline import RunOptions, make_drafter, run_week
+from citecast.distribution.run import RunOptions, make_drafter, run_week
 from citecast.posts import Draft
 from tests.conftest import good_page
 from tests.fakes.openai_chat import FakeChatServer

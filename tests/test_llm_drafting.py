@@ -10,13 +10,13 @@ import time
 
 import pytest
 
-import channels as registry
-from citecast.drafting import OfflineDrafter
+from citecast import channels as registry
+from citecast.distribution.drafting import OfflineDrafter
 from citecast.ledger import Ledger
-from citecast.llm import DUMMY_KEY, LLMConfigError, LLMDrafter, connection, split
-from citecast.pages import load_library
-from citecast.pipeline import make_drafter
-from citecast.validation import draft_problems
+from citecast.distribution.llm import DUMMY_KEY, LLMConfigError, LLMDrafter, connection, split
+from citecast.pages.loading import load_library
+from citecast.distribution.run import make_drafter
+from citecast.distribution.validation import draft_problems
 from tests.conftest import good_page
 from tests.fakes.openai_chat import FakeChatServer
 
@@ -446,7 +446,7 @@ def test_without_a_model_the_offline_generator_drafts(empty_project):
 def test_the_weekly_run_records_llm_drafts_tokens_and_cost(project, monkeypatch, server):
     from datetime import datetime, timezone
 
-    from citecast.pipeline import run_week
+    from citecast.distribution.run import run_week
 
     settings = configure(project, monkeypatch, server, price_in_per_mtok=1.0, price_out_per_mtok=4.0)
     report = run_week(settings, now=datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc))
@@ -461,7 +461,7 @@ def test_the_weekly_run_records_llm_drafts_tokens_and_cost(project, monkeypatch,
     assert sum(r.tokens_in for r in rows) == sum(u["prompt_tokens"] for _, u in server.served)
     assert sum(r.tokens_out for r in rows) == sum(u["completion_tokens"] for _, u in server.served)
     assert all(r.cost_usd > 0 for r in rows)
-    from citecast.summary import markdown_summary, summary_dict
+    from citecast.distribution.summary import markdown_summary, summary_dict
 
     totals = summary_dict(report)["llm"]
     assert totals["generators"] == {"llm": 15}

@@ -65,7 +65,7 @@ def _stored(name: str, fake) -> list[tuple[str, str]]:
 
 
 def test_every_published_post_is_valid_and_links_only_the_canonical_url(world):
-    from citecast.pipeline import run_week
+    from citecast.distribution.run import run_week
 
     project, llm, fakes = world
     settings = project.settings()
@@ -82,7 +82,7 @@ def test_every_published_post_is_valid_and_links_only_the_canonical_url(world):
         links = set(URL.findall(texts))
         assert links <= canonical, (name, links - canonical)
     # exactly one link per post (X: per thread), and within the platform's limits
-    from channels.x import weighted_length
+    from citecast.channels.x import weighted_length
 
     for p in fakes["x"].posts:
         assert weighted_length(p["sent_text"]) <= 280

@@ -8,7 +8,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from citecast.cli_preview import register
+from citecast.cli.preview import register
 from tests.fakes.openai_chat import FakeChatServer
 from tests.test_llm_drafting import configure
 

@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from citecast.pipeline import RunOptions, run_week
+from citecast.distribution.run import RunOptions, run_week
 from tests.fakes.platforms import FAKES, citecast_env
 
 MONDAY = datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc)

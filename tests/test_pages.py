@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from citecast.pages import load_library, load_page
+from citecast.pages.loading import load_library, load_page
 from tests.conftest import good_page
 
 

@@ -94,9 +94,9 @@ def test_two_cli_runs_of_the_same_week_at_once_post_each_key_once(project, pg_le
 
 def _race(barrier, queue) -> None:
     """One run of the week in a fresh process, started when all of them are ready."""
-    from citecast import pipeline
-    from citecast.config import load_settings
-    from citecast.summary import summary_dict
+    from citecast.distribution import run as pipeline
+    from citecast.settings import load_settings
+    from citecast.distribution.summary import summary_dict
 
     settings = load_settings()
     barrier.wait(timeout=60)

@@ -35,7 +35,7 @@ def site():
     shutil.copy(REPO / "citecast.toml", root / "citecast.toml")
     old = os.environ.get("CITECAST_CONFIG")
     os.environ["CITECAST_CONFIG"] = str(root / "citecast.toml")
-    from citecast.config import load_settings
+    from citecast.settings import load_settings
 
     yield root, load_settings()
     if old is None:
@@ -61,7 +61,7 @@ fields = st.fixed_dictionaries(
 
 
 def _load(site, name: str, raw: str):
-    from citecast.pages import load_page
+    from citecast.pages.loading import load_page
 
     root, settings = site
     path = root / "content" / name
@@ -148,7 +148,7 @@ def _url(scheme, host, path, query, fragment=""):
 @PROPS
 @given(scheme=st.sampled_from(["http", "https", "HTTPS"]), host=hosts, path=paths, query=params)
 def test_normalize_url_is_idempotent(scheme, host, path, query):
-    from citecast.citations import normalize_url
+    from citecast.citations.model import normalize_url
 
     key = normalize_url(_url(scheme, host, path, query))
     assert normalize_url(key) == key
@@ -159,7 +159,7 @@ def test_normalize_url_is_idempotent(scheme, host, path, query):
        www=st.booleans(), slash=st.booleans(), upper=st.booleans(), scheme=st.sampled_from(["http", "https"]))
 def test_tracking_fragments_www_and_slash_do_not_change_the_key(host, path, query, noise, fragment, www, slash,
                                                                 upper, scheme):
-    from citecast.citations import normalize_url
+    from citecast.citations.model import normalize_url
 
     assume(not host.startswith("www."))
     plain = normalize_url(_url("https", host, path, query))
@@ -172,7 +172,7 @@ def test_tracking_fragments_www_and_slash_do_not_change_the_key(host, path, quer
 @PROPS
 @given(host=hosts, path=paths, query=params)
 def test_param_order_does_not_change_the_key(host, path, query):
-    from citecast.citations import normalize_url
+    from citecast.citations.model import normalize_url
 
     assert normalize_url(_url("https", host, path, query)) == normalize_url(_url("https", host, path, query[::-1]))
 
@@ -187,7 +187,7 @@ any_text = st.text(st.characters(exclude_categories=("Cs",)), max_size=400)
 def test_x_weighted_length_is_twitter_texts(t):
     from twitter_text import parse_tweet
 
-    from channels.x import weighted_length
+    from citecast.channels.x import weighted_length
 
     assert weighted_length(t) == parse_tweet(t).weightedLength
     assert weighted_length(t) >= 0
@@ -199,7 +199,7 @@ def test_x_weighted_length_is_twitter_texts(t):
     path=st.lists(st.from_regex(r"[a-z0-9_-]{1,10}", fullmatch=True), max_size=4).map(lambda s: "/" + "/".join(s)))
 def test_x_counts_every_link_as_23(prefix, host, path):
     """Links as citecast writes them (twitter-text's URL grammar decides odd endings such as `~`)."""
-    from channels.x import weighted_length
+    from citecast.channels.x import weighted_length
 
     url = _url("https", host, path, [])
     assert weighted_length(f"{prefix} {url}") == weighted_length(f"{prefix} ") + 23
@@ -209,7 +209,7 @@ def test_x_counts_every_link_as_23(prefix, host, path):
 @given(any_text)
 @example("a (b) [c] {d} <e> @f #g *h* _i_ ~j~ | \\ \\\\( ")
 def test_linkedin_escaping_round_trips(t):
-    from channels.linkedin import escape_little_text, unescape_little_text
+    from citecast.channels.linkedin import escape_little_text, unescape_little_text
 
     escaped = escape_little_text(t)
     assert unescape_little_text(escaped) == t
@@ -220,7 +220,7 @@ def test_linkedin_escaping_round_trips(t):
 @given(any_text)
 @example("👩‍👩‍👧‍👦 🇬🇧 é")
 def test_bluesky_graphemes_never_exceed_code_points(t):
-    from channels.bluesky import graphemes
+    from citecast.channels.bluesky import graphemes
 
     assert graphemes(t) <= len(t)
     assert (graphemes(t) == 0) == (t == "")

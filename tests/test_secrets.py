@@ -106,8 +106,8 @@ def _ledger_dump(url: str) -> tuple[str, bytes]:
 
 def test_no_secret_in_logs_summaries_ledger_outbox_or_errors(world, project, caplog, capsys):
     from citecast.cli import app
-    from citecast.pipeline import run_week
-    from citecast.summary import markdown_summary, summary_dict
+    from citecast.distribution.run import run_week
+    from citecast.distribution.summary import markdown_summary, summary_dict
 
     kind, fakes, llm = world
     caplog.set_level(logging.DEBUG)

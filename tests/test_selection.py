@@ -7,8 +7,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from citecast.pages import load_page
-from citecast.selection import LastDistribution, due_reason, iso_slot, select_due, weeks_between
+from citecast.pages.loading import load_page
+from citecast.distribution.selection import LastDistribution, due_reason, iso_slot, select_due, weeks_between
 from tests.conftest import good_page
 
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-import channels
+from citecast import channels
 from citecast.ledger import Ledger
-from citecast.pipeline import RunOptions, run_week
-from citecast.validation import draft_problems
+from citecast.distribution.run import RunOptions, run_week
+from citecast.distribution.validation import draft_problems
 from citecast.posts import Draft
 from tests.conftest import good_page
 

@@ -14,7 +14,7 @@ import typer
 
 
 def _settings():
-    from citecast.config import ConfigError, load_settings
+    from citecast.settings import ConfigError, load_settings
 
     try:
         return load_settings()
@@ -45,7 +45,7 @@ def register(app: typer.Typer) -> None:
         query: Optional[str] = typer.Option(None, "--query", "-q", help="Ask this one query."),
     ) -> None:
         """Ask AI answer engines the tracked queries and log which URLs they cite."""
-        from citecast.engines import run_probe
+        from citecast.citations.engines import run_probe
 
         result = run_probe(_settings(), engine_names=engine or None, samples=samples, topic=topic, query=query)
         typer.echo(result.summary())
@@ -60,7 +60,7 @@ def register(app: typer.Typer) -> None:
         markdown: bool = typer.Option(False, "--markdown", help="Also print the markdown summary."),
     ) -> None:
         """Write the citation report: HTML with charts, CSV files, and a summary."""
-        from citecast.report import run_report
+        from citecast.citations.report import run_report
 
         written = run_report(_settings(), out=out, since=_when(since, "--since"), until=_when(until, "--until"))
         for v in written.report.verdicts:
@@ -79,7 +79,7 @@ def register(app: typer.Typer) -> None:
         topic: Optional[str] = typer.Option(None, help="Topic for prompts that belong to no page."),
     ) -> None:
         """Import a citation-tracking export: date, engine, prompt, cited URL, position."""
-        from citecast.imports import import_citations
+        from citecast.citations.imports import import_citations
 
         _run_import(import_citations, file, map_, preset=preset, engine=engine, surface=surface, topic=topic)
 
@@ -91,7 +91,7 @@ def register(app: typer.Typer) -> None:
         target: Optional[str] = typer.Option(None, help="Target URL for every row (Search Console exports per page)."),
     ) -> None:
         """Import a backlink export: source URL, target URL, anchor, first seen, follow/nofollow."""
-        from citecast.imports import import_backlinks
+        from citecast.citations.imports import import_backlinks
 
         _run_import(import_backlinks, file, map_, preset=preset, target=target)
 
@@ -100,8 +100,8 @@ def register(app: typer.Typer) -> None:
 
 def _run_import(importer, file: Path, map_: List[str], **options) -> None:
     """Run one import in one transaction; a bad file prints what is wrong and changes nothing."""
-    from citecast.citations import PageIndex, load_pages, open_ledger
-    from citecast.imports import ImportFailed, parse_mapping
+    from citecast.citations.model import PageIndex, load_pages, open_ledger
+    from citecast.citations.imports import ImportFailed, parse_mapping
 
     settings = _settings()
     try:

@@ -18,7 +18,7 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable
 
-from citecast.citations import Cited, Observation, PageIndex, is_url, normalize_url, url_domain
+from citecast.citations.model import Cited, Observation, PageIndex, is_url, normalize_url, url_domain
 
 if TYPE_CHECKING:
     from citecast.ledger.store import Ledger
@@ -247,13 +247,14 @@ def _cell(row: list[str], cols: dict[str, int], name: str) -> str:
 # --- citations -------------------------------------------------------------------
 
 
+# long because: one streaming pass over the rows; to be split with the import hygiene work (issue 16)
 def import_citations(ledger: "Ledger", path: Path, index: PageIndex, *, preset: str = "auto",
                      mapping: dict[str, str] | None = None, engine: str | None = None,
                      surface: str = "import", topic: str | None = None) -> ImportResult:
     """One observation per (date, engine, prompt[, answer id]); a row without URL is an answer citing nothing."""
     from sqlalchemy import select
 
-    from citecast.citations import observation_row
+    from citecast.citations.model import observation_row
     from citecast.ledger.citation_tables import ImportRow, ObservationRow
 
     file = str(path)

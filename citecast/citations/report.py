@@ -32,7 +32,7 @@ from pathlib import Path
 from statistics import median
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
 
-from citecast.citations import PageIndex, PageRef, _utc
+from citecast.citations.model import PageIndex, PageRef, _utc
 
 if TYPE_CHECKING:
     from citecast.ledger.store import Ledger
@@ -710,7 +710,7 @@ def run_report(settings: Any, *, out: Path | None = None, since: datetime | None
                until: datetime | None = None, ledger: "Ledger | None" = None, html_report: bool = True,
                csv_files: bool = True) -> Written:
     """Load, compute, and write the HTML report and CSV files under `out` (default: citations.report_dir)."""
-    from citecast.citations import citations_settings, load_pages, open_ledger, resolve
+    from citecast.citations.model import citations_settings, load_pages, open_ledger, resolve
 
     cfg = citations_settings(settings)
     own = ledger is None

@@ -41,14 +41,30 @@ class ChannelTemplate:
         return tuple(p for p in parts if p)
 
 
+def default_templates_dir() -> Path:
+    """The templates shipped inside the package (templates/ in the repository)."""
+    from importlib.resources import files
+
+    return Path(str(files("citecast.templates")))
+
+
 class Templates:
-    """Finds and compiles channel templates once per run."""
+    """Finds and compiles channel templates once per run.
+
+    A site's own templates folder overrides the shipped defaults file by file:
+    the loader looks there first, then in the package.
+    """
 
     def __init__(self, directory: Path, site_overrides: dict[str, str] | None = None):
         self.directory = Path(directory)
         self.site_overrides = dict(site_overrides or {})
+        search = [str(self.directory)] if self.directory.is_dir() else []
+        defaults = default_templates_dir()
+        if not search or defaults.resolve() != self.directory.resolve():
+            search.append(str(defaults))
+        self.search = [Path(d) for d in search]
         self.env = SandboxedEnvironment(
-            loader=FileSystemLoader(str(self.directory)),
+            loader=FileSystemLoader(search),
             undefined=StrictUndefined,
             autoescape=False,
             keep_trailing_newline=False,
@@ -61,9 +77,10 @@ class Templates:
     def get(self, channel: str, page_overrides: dict[str, str] | None = None) -> ChannelTemplate:
         name = self.name_for(channel, page_overrides)
         if name not in self._cache:
-            path = self.directory / name
-            if not path.is_file():
-                raise TemplateProblem(f"template {name} not found in {self.directory} (channel {channel})")
+            path = next((d / name for d in self.search if (d / name).is_file()), None)
+            if path is None:
+                where = " or ".join(str(d) for d in self.search)
+                raise TemplateProblem(f"template {name} not found in {where} (channel {channel})")
             source = path.read_text(encoding="utf-8")
             try:
                 compiled = self.env.from_string(source)

@@ -14,8 +14,8 @@ from datetime import date, datetime
 from typing import Iterable, Mapping
 from zoneinfo import ZoneInfo
 
-from citecast.config import CADENCE_WEEKS
-from citecast.pages import Page
+from citecast.settings import CADENCE_WEEKS
+from citecast.pages.loading import Page
 
 SLOT_RE = re.compile(r"^(\d{4})-W(\d{2})$")
 

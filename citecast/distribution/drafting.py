@@ -13,11 +13,11 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable, Iterator
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from channels.base import Channel
-from citecast.pages import Page
+from citecast.channels.base import Channel
+from citecast.pages.loading import Page
 from citecast.posts import Draft
-from citecast.templates import ChannelTemplate, TemplateProblem, Templates
-from citecast.validation import draft_problems, find_urls
+from citecast.distribution.templates import ChannelTemplate, TemplateProblem, Templates
+from citecast.distribution.validation import draft_problems, find_urls
 
 # (how much of the answer, key points, detail) from richest to barest. The answer
 # shrinks by whole sentences first ("s2": two sentences), then by words.

@@ -17,45 +17,10 @@ from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsp
 from pydantic import BaseModel, Field
 
 if TYPE_CHECKING:
-    from citecast.config import Settings
+    from citecast.settings import Settings
     from citecast.ledger.store import Ledger
 
-Surface = Literal["api", "app", "import"]
-EngineKind = Literal["openai_search", "perplexity", "chat"]
-
-
-# --- settings ----------------------------------------------------------------
-
-
-class EngineSettings(BaseModel):
-    kind: EngineKind
-    model: str
-    base_url: str = ""  # empty: the SDK default (OPENAI_BASE_URL, else api.openai.com)
-    api_key_env: str = ""  # empty: OPENAI_API_KEY, or PERPLEXITY_API_KEY for kind=perplexity
-    enabled: bool = True
-    include_sources: bool = True  # openai_search: also log the consulted sources
-
-
-def _default_engines() -> dict[str, EngineSettings]:
-    return {
-        "openai": EngineSettings(kind="openai_search", model="gpt-4.1-mini"),
-        "perplexity": EngineSettings(kind="perplexity", model="sonar", base_url="https://api.perplexity.ai"),
-    }
-
-
-class Citations(BaseModel):
-    """The `[citations]` table of citecast.toml."""
-
-    engines: dict[str, EngineSettings] = Field(default_factory=_default_engines)
-    samples: int = Field(3, ge=1)  # answers per query per engine and run: they vary run to run
-    concurrency: int = Field(4, ge=1)
-    timeout_seconds: float = Field(60.0, gt=0)
-    max_retries: int = Field(2, ge=0)
-    queries_dir: Path = Path("queries")  # <topic>.txt, one query a line, beside pages' queries
-    freshness_days: list[int] = Field(default_factory=lambda: [30, 90, 180, 365])
-    min_observations: int = Field(30, ge=1)  # per arm, before a winner is named
-    window_days: int = Field(28, ge=1)  # before/after windows around the first distribution
-    report_dir: Path = Path("reports")
+from citecast.settings import Citations, EngineKind, EngineSettings, Surface  # noqa: F401  (re-exported)
 
 
 def citations_settings(settings: "Settings | None") -> Citations:
@@ -165,7 +130,7 @@ class PageLike(Protocol):
 
 @dataclass(frozen=True)
 class PageRef:
-    """What the citation side needs of a page (citecast.pages.Page has all of it)."""
+    """What the citation side needs of a page (citecast.pages.loading.Page has all of it)."""
 
     slug: str
     canonical_url: str
@@ -340,7 +305,7 @@ def record_observation(ledger: "Ledger", obs: Observation, index: PageIndex) -> 
 def load_pages(settings: "Settings", ledger: "Ledger | None" = None) -> list[PageRef]:
     """The pages from content/, else (no pages.py, or a broken library) the ledger's snapshots."""
     try:
-        from citecast.pages import load_library
+        from citecast.pages.loading import load_library
 
         library = load_library(settings)
         if library.pages:

@@ -24,8 +24,8 @@ from frontmatter.default_handlers import TOMLHandler, YAMLHandler
 from markdown_it import MarkdownIt
 from pydantic import BaseModel, Field, ValidationError, field_validator
 
-from citecast.config import CADENCE_WEEKS, KNOWN_CHANNELS, Settings
-from citecast.problems import Problem, display_path
+from citecast.settings import CADENCE_WEEKS, KNOWN_CHANNELS, Settings
+from citecast.pages.problems import Problem, display_path
 
 MAX_PAGE_BYTES = 1_000_000
 GC_FREEZE_EVERY = 100
@@ -219,6 +219,7 @@ def load_library(settings: Settings, distributed_urls: dict[str, set[str]] | Non
     return lib
 
 
+# long because: one pass over the front matter fields; to be split into dialect readers (issue 12)
 def load_page(path: Path, settings: Settings, content_root: Path | None = None,
               keep_text: bool = True) -> tuple[Page | None, list[Problem]]:
     """One page and its problems; the page is None when any problem is an error."""

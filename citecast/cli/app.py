@@ -37,7 +37,7 @@ class Status(str, Enum):
 
 
 def _settings():
-    from citecast.config import ConfigError, load_settings
+    from citecast.settings import ConfigError, load_settings
 
     try:
         return load_settings()
@@ -61,7 +61,7 @@ def check(
     strict: bool = typer.Option(False, help="Treat warnings (weak pages) as errors."),
 ):
     """Check every page in content/ and the channel templates; exit 1 on errors."""
-    from citecast.checking import check_all
+    from citecast.distribution.checking import check_all
 
     settings = _settings()
     ledger = _ledger(settings, must_exist=True)
@@ -102,7 +102,7 @@ def run(
     verbose: bool = typer.Option(False, "-v", "--verbose", help="Show Prefect's logs."),
 ):
     """Run the weekly distribution: pick due pages, draft, publish, log."""
-    from citecast import pipeline
+    from citecast.distribution import run as pipeline
 
     settings = _settings()
     options = pipeline.RunOptions(pages=page or None, channels=channel or None, dry_run=dry_run, week=week, force=force)
@@ -122,7 +122,7 @@ def run(
         stop_listening()
         progress.close()
     if report is not None:
-        from citecast.summary import summary_dict
+        from citecast.distribution.summary import summary_dict
 
         summary = summary_dict(report)
     if as_json:
@@ -149,7 +149,7 @@ def _run_flow(options, verbose: bool, progress: "_Progress") -> dict:
     _prefect_env(verbose)
     if not os.environ.get("PREFECT_API_URL"):
         progress.status("Starting Prefect (a temporary local server; the very first start takes up to a minute)…")
-    from flows.distribute import weekly_distribution
+    from citecast.flows.distribute import weekly_distribution
 
     return weekly_distribution(
         pages=options.pages, channels=options.channels, dry_run=options.dry_run, week=options.week, force=options.force
@@ -183,7 +183,7 @@ class _Progress:
 
 def _print_summary(summary: dict) -> None:
     """One row per page, one column per channel: what went where."""
-    from citecast.summary import ICON
+    from citecast.distribution.summary import ICON
 
     posts = summary["posts"]
     channels = sorted({p["channel"] for p in posts})
@@ -336,8 +336,8 @@ def ledger_resolve(
 @app.command("channels")
 def channels_cmd():
     """Which channels are live, which are dry runs, and why."""
-    import channels as registry
-    from citecast.config import KNOWN_CHANNELS
+    from citecast import channels as registry
+    from citecast.settings import KNOWN_CHANNELS
 
     settings = _settings()
     table = Table(header_style="bold")
@@ -355,17 +355,17 @@ def channels_cmd():
 def serve():
     """Serve the deployments (weekly distribution and friends) from this one process."""
     _prefect_env(verbose=True)
-    from flows.serve import serve_all
+    from citecast.flows.serve import serve_all
 
     serve_all(_settings())
 
 
 def _register_extensions() -> None:
-    from citecast.cli_citations import register as citations
+    from citecast.cli.citations import register as citations
 
     citations(app)
     try:
-        from citecast.cli_preview import register as preview
+        from citecast.cli.preview import register as preview
     except ImportError:
         return
     preview(app)

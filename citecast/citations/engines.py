@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
 
-from citecast.citations import (
+from citecast.citations.model import (
     Cited,
     Citations,
     EngineSettings,
@@ -280,7 +280,7 @@ def run_probe(settings: Any, *, engine_names: Sequence[str] | None = None, sampl
               topic: str | None = None, query: str | None = None, ledger: "Ledger | None" = None,
               env: dict[str, str] | None = None) -> ProbeResult:
     """The probe as configured: tracked queries, engines with keys, ledger from settings."""
-    from citecast.citations import citations_settings, load_pages, open_ledger, resolve, tracked_queries
+    from citecast.citations.model import citations_settings, load_pages, open_ledger, resolve, tracked_queries
 
     cfg = citations_settings(settings)
     own = ledger is None

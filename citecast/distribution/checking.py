@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from citecast.config import Settings
-from citecast.pages import load_library
-from citecast.problems import Problem, display_path
+from citecast.settings import Settings
+from citecast.pages.loading import load_library
+from citecast.pages.problems import Problem, display_path
 
 
 @dataclass
@@ -33,9 +33,9 @@ def check_all(settings: Settings, ledger=None) -> CheckResult:
 
 def template_problems(settings: Settings, pages) -> list[Problem]:
     """Every template a page would use must exist, compile and render a valid post."""
-    import channels as registry
-    from citecast.drafting import DraftError, link_for, offline_draft, page_options, template_context
-    from citecast.templates import TemplateProblem, Templates
+    from citecast import channels as registry
+    from citecast.distribution.drafting import DraftError, link_for, offline_draft, page_options, template_context
+    from citecast.distribution.templates import TemplateProblem, Templates
 
     templates = Templates(settings.path("templates"), settings.templates)
     found: list[Problem] = []

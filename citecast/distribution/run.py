@@ -14,16 +14,16 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
-import channels as channel_registry
-from channels.base import Channel
-from citecast.config import Settings
-from citecast.drafting import OfflineDrafter, PageDrafts, page_options
+from citecast import channels as channel_registry
+from citecast.channels.base import Channel
+from citecast.settings import Settings
+from citecast.distribution.drafting import OfflineDrafter, PageDrafts, page_options
 from citecast.ledger.store import Ledger, owner_id
-from citecast.pages import Library, Page, load_library
-from citecast.problems import Problem
-from citecast.publishing import Item, Outcome, Pacing, publish_channel, reconcile
-from citecast.selection import LastDistribution, Selection, iso_slot, select_due, slot_monday
-from citecast.templates import Templates
+from citecast.pages.loading import Library, Page, load_library
+from citecast.pages.problems import Problem
+from citecast.distribution.publishing import Item, Outcome, Pacing, publish_channel, reconcile
+from citecast.distribution.selection import LastDistribution, Selection, iso_slot, select_due, slot_monday
+from citecast.distribution.templates import Templates
 
 
 @dataclass
@@ -112,7 +112,7 @@ def make_drafter(settings: Settings, ledger: Ledger | None = None):
     """
     templates = Templates(settings.path("templates"), settings.templates)
     if settings.llm.model:
-        from citecast.llm import LLMDrafter
+        from citecast.distribution.llm import LLMDrafter
 
         return LLMDrafter(settings, templates, ledger)
     defaults = {name: settings.channel_options(name) for name in settings.channels}

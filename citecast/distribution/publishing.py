@@ -19,10 +19,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Callable, Iterable
 
-from channels.base import AuthError, Channel, ChannelError, RateLimited, Rejected, Unconfirmed
+from citecast.channels.base import AuthError, Channel, ChannelError, RateLimited, Rejected, Unconfirmed
 from citecast.ledger.store import Ledger, event_key, owner_is_gone
 from citecast.ledger.tables import EventRow, utcnow
-from citecast.pages import Page
+from citecast.pages.loading import Page
 from citecast.posts import Draft, Post
 
 MAX_ATTEMPTS = 3

@@ -6,7 +6,7 @@ import re
 
 from twitter_text import extract_urls
 
-from channels.base import Channel
+from citecast.channels.base import Channel
 from citecast.posts import Draft
 
 _HANDLE = re.compile(r"(?<![\w@/])@([A-Za-z0-9_]{2,30})\b")

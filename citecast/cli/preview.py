@@ -12,6 +12,7 @@ def register(app: typer.Typer) -> None:
     app.command()(preview)
 
 
+# long because: renders every channel side by side; to be split with the CLI work (issue 11)
 def preview(
     page: str = typer.Argument(..., help="The page: its slug, or the path of its markdown file."),
     channel: list[str] = typer.Option([], "--channel", "-c", help="Only this channel; repeatable."),
@@ -28,12 +29,12 @@ def preview(
     from rich.rule import Rule
     from rich.text import Text
 
-    import channels as registry
-    from citecast.config import ConfigError, load_settings
-    from citecast.drafting import page_options
+    from citecast import channels as registry
+    from citecast.settings import ConfigError, load_settings
+    from citecast.distribution.drafting import page_options
     from citecast.ledger import Ledger
-    from citecast.pages import load_library
-    from citecast.pipeline import make_drafter
+    from citecast.pages.loading import load_library
+    from citecast.distribution.run import make_drafter
 
     console, err = Console(), Console(stderr=True)
     try:

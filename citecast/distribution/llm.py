@@ -4,7 +4,7 @@ For each page, one chat-completions request returns the drafts of all its
 channels (a JSON schema built from pydantic models), so the page text is sent
 once. The system prompt carries each channel's `guidance` block; the page goes
 in a user message between <page> tags, as data. Every draft is checked with
-`citecast.validation.draft_problems`; failing channels go back to the model
+`citecast.distribution.validation.draft_problems`; failing channels go back to the model
 with the validator's messages (a repair call that does not resend the page),
 and whatever is still invalid is written by the offline generator
 (`generator="fallback"`, with the reason in `generator_note`). An invalid draft
@@ -41,16 +41,16 @@ import openai
 import pydantic
 from pydantic import BaseModel, Field, create_model
 
-from channels.base import Channel
-from citecast.config import ConfigError, Settings
-from citecast.draft_cache import DraftCache, Entry, cache_key
-from citecast.drafting import DraftError, PageDrafts, link_for, offline_draft, page_options, template_context
-from citecast.pages import Page
+from citecast.channels.base import Channel
+from citecast.settings import ConfigError, Settings
+from citecast.distribution.draft_cache import DraftCache, Entry, cache_key
+from citecast.distribution.drafting import DraftError, PageDrafts, link_for, offline_draft, page_options, template_context
+from citecast.pages.loading import Page
 from citecast.posts import Draft
-from citecast.templates import ChannelTemplate, TemplateProblem, Templates
-from citecast.validation import draft_problems
+from citecast.distribution.templates import ChannelTemplate, TemplateProblem, Templates
+from citecast.distribution.validation import draft_problems
 
-log = logging.getLogger("citecast.llm")
+log = logging.getLogger("citecast.distribution.llm")
 
 # Bump when the prompt or the answer shapes change: cached drafts then no longer match.
 PROMPT_VERSION = "1"
@@ -327,6 +327,7 @@ class Reply:
 # -- the drafter --------------------------------------------------------------
 
 
+# long because: drafting, repair and fallback share state; to be split (issue 15)
 class LLMDrafter:
     """Drafts every channel of every page with one LLM call per page; same contract as OfflineDrafter."""
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from citecast.pipeline import RunReport
+from citecast.distribution.run import RunReport
 
 ICON = {"published": "✅", "dry_run": "📝", "failed": "❌", "rejected": "⛔", "unconfirmed": "❓",
         "skipped": "⏭", "deferred": "⏳", "released": "↩"}

@@ -1,0 +1,5 @@
+"""`python -m citecast` is the `citecast` command."""
+
+from citecast.cli.app import main
+
+main()

@@ -1,0 +1,1 @@
+"""The distribution loop: select due pages, draft, validate, publish exactly once, summarise."""

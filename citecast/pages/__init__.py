@@ -1,0 +1,1 @@
+"""Pages in: files of a Jekyll, Hugo, Astro or plain site become checked Page objects."""
