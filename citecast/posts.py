@@ -25,6 +25,7 @@ class Draft:
     tokens_in: int = 0
     tokens_out: int = 0
     cost_usd: float = 0.0
+    angle: str | None = None  # what led this share ("answer", "point:2", "faq:0", "stat:1"); rotates weekly
 
 
 @dataclass(frozen=True)

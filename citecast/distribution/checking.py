@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from citecast.settings import Settings
-from citecast.pages.loading import load_library
+from citecast.pages.loading import FIXES, load_library
 from citecast.pages.problems import Problem, display_path
 
 
@@ -34,7 +34,7 @@ def check_all(settings: Settings, ledger=None) -> CheckResult:
 def template_problems(settings: Settings, pages) -> list[Problem]:
     """Every template a page would use must exist, compile and render a valid post."""
     from citecast import channels as registry
-    from citecast.distribution.drafting import DraftError, link_for, offline_draft, page_options, template_context
+    from citecast.distribution.drafting import DraftError, guidance_context, link_for, offline_draft, page_options
     from citecast.distribution.templates import TemplateProblem, Templates
 
     templates = Templates(settings.path("templates"), settings.templates)
@@ -43,6 +43,14 @@ def template_problems(settings: Settings, pages) -> list[Problem]:
     for page in pages:
         for name in page.channels:
             tname = templates.name_for(name, page.templates)
+            if name in page.templates:
+                try:
+                    templates.get(name, page.templates)
+                except TemplateProblem as exc:
+                    if "outside the templates folder" in str(exc):
+                        found.append(Problem(display_path(page.path, settings.root), str(exc),
+                                             FIXES["templates"], "templates"))
+                        continue
             if tname in seen:
                 continue
             seen.add(tname)
@@ -52,7 +60,7 @@ def template_problems(settings: Settings, pages) -> list[Problem]:
                 opts = page_options(page, name, settings.channel_options(name))
                 template = templates.get(name, page.templates)
                 link = link_for(page, name, settings.distribution.utm)
-                template.render_block("guidance", template_context(page, name, link, subreddit=opts.get("subreddit")))
+                template.render_block("guidance", guidance_context(name))
                 offline_draft(page, channel, template, link, opts)
             except TemplateProblem as exc:
                 found.append(Problem(where, str(exc), "fix the template's Jinja2 syntax or its name in citecast.toml"))

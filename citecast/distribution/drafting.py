@@ -17,7 +17,9 @@ from citecast.channels.base import Channel
 from citecast.pages.loading import Page
 from citecast.posts import Draft
 from citecast.distribution.templates import ChannelTemplate, TemplateProblem, Templates
-from citecast.distribution.validation import draft_problems, find_urls
+from citecast.distribution.angles import Angle
+from citecast.distribution.links import strip_links
+from citecast.distribution.validation import draft_problems
 
 # (how much of the answer, key points, detail) from richest to barest. The answer
 # shrinks by whole sentences first ("s2": two sentences), then by words.
@@ -57,15 +59,32 @@ def page_options(page: Page, channel: str, defaults: dict[str, Any]) -> dict[str
 
 
 def template_context(page: Page, channel: str, link: str, detail: int = 3,
-                     answer_words: int | str | None = None, points: int = 5, subreddit: str | None = None) -> dict[str, Any]:
+                     answer_words: int | str | None = None, points: int = 5, subreddit: str | None = None,
+                     angle: Angle | None = None, handles: Iterable[str] = (), hashtags: Iterable[str] = ()
+                     ) -> dict[str, Any]:
+    """The page's words for a template, made safe to publish: no links, no markup, no stray handles.
+
+    `angle` picks what leads: the direct answer (the default), or a key point, FAQ
+    answer or statistic of the page, so a re-share of an unchanged page differs.
+    """
     ex = page.extract
-    answer = _strip_urls(ex.direct_answer or page.description or "")
+    clean = _Cleaner(page, handles, hashtags)
+    answer = clean(ex.direct_answer or page.description or "")
+    key_points = [clean(p) for p in ex.key_points]
+    faq = [(clean(q), _clip(clean(a), 40)) for q, a in ex.faq]
+    if angle is not None and angle.kind == "point" and angle.index < len(key_points):
+        answer, key_points = key_points[angle.index], key_points[angle.index + 1:] + key_points[:angle.index]
+    elif angle is not None and angle.kind == "faq" and angle.index < len(faq):
+        q, a = faq[angle.index]
+        answer, faq = f"{q} {a}", faq[angle.index + 1:] + faq[:angle.index]
+    elif angle is not None and angle.kind == "stat":
+        answer = clean(angle.text)
     return dict(
-        title=_strip_urls(page.title),
-        description=_strip_urls(page.description),
+        title=clean(page.title),
+        description=clean(page.description),
         answer=_clip(answer, answer_words),
-        points=[_strip_urls(p) for p in ex.key_points[:points]],
-        faq=[(_strip_urls(q), _clip(_strip_urls(a), 40)) for q, a in ex.faq[:3]],
+        points=key_points[:points],
+        faq=faq[:3],
         link=link,
         topic=page.topic,
         tags=list(page.tags),
@@ -75,16 +94,31 @@ def template_context(page: Page, channel: str, link: str, detail: int = 3,
     )
 
 
+def guidance_context(channel: str) -> dict[str, Any]:
+    """The context a template's `guidance` block renders with: no page data at all.
+
+    Guidance goes into the system message; the page's own fields (title, subreddit,
+    link) reach the model only in the user message, as data.
+    """
+    return dict(title="the page's title", description="", answer="", points=[], faq=[],
+                link="the link given for this channel", topic="", tags=[], channel=channel, subreddit=None,
+                detail=3)
+
+
 def offline_draft(page: Page, channel: Channel, template: ChannelTemplate, link: str,
-                  options: dict[str, Any] | None = None, generator: str = "offline", note: str | None = None) -> Draft:
+                  options: dict[str, Any] | None = None, generator: str = "offline", note: str | None = None,
+                  angle: Angle | None = None, handles: Iterable[str] = (), hashtags: Iterable[str] = ()) -> Draft:
     """The richest extractive draft that passes every check, or DraftError."""
     last: list[str] = []
+    handles, hashtags = [*handles, *page.mentions], [*hashtags, *page.hashtags]
     for answer_words, points, detail in LEVELS:
-        ctx = template_context(page, channel.name, link, detail, answer_words, points, (options or {}).get("subreddit"))
+        ctx = template_context(page, channel.name, link, detail, answer_words, points, (options or {}).get("subreddit"),
+                               angle, handles, hashtags)
         title = template.render_block("title", ctx) or None
         draft = Draft(channel=channel.name, parts=template.render_parts(ctx), link=link,
-                      title=title, generator=generator, generator_note=note)
-        last = draft_problems(draft, channel, page.extract.plain_text + "\n" + page.title, page_options=options)
+                      title=title, generator=generator, generator_note=note, angle=angle.key if angle else None)
+        last = draft_problems(draft, channel, page.extract.plain_text + "\n" + page.title, handles, hashtags,
+                              page_options=options)
         if not last:
             return draft
     raise DraftError(f"no version of the {channel.name} post fits: {'; '.join(last)}")
@@ -117,14 +151,33 @@ class OfflineDrafter:
             yield self.draft_page(page, channels)
 
 
-def _strip_urls(text: str) -> str:
-    # Only the canonical link may appear in a post: URLs quoted in the page text go.
-    urls = find_urls(text)
-    if not urls:
-        return text.strip()
-    for url in urls:
-        text = text.replace(url, "")
-    return re.sub(r"\(\s*\)|\s{2,}", " ", text).strip()
+class _Cleaner:
+    """Page text as the offline generator may quote it.
+
+    Links go (only the canonical link is ever published); @mentions and
+    #hashtags not on the page's lists lose their sign and stay as words (X
+    forbids unsolicited automated mentions); HTML tags go.
+    """
+
+    def __init__(self, page: Page, handles: Iterable[str], hashtags: Iterable[str]):
+        self.handles = {h.lower().lstrip("@") for h in (*handles, *page.mentions)}
+        self.hashtags = {t.lower().lstrip("#") for t in (*hashtags, *page.hashtags)}
+
+    def __call__(self, text: str) -> str:
+        text = strip_links(text or "").translate(_SIGNS)
+        text = _MARKUP.sub(" ", text)
+        text = _MENTION.sub(lambda m: m.group(0) if m.group(1).lower() in self.handles else m.group(1), text)
+        text = _HASHTAG.sub(lambda m: m.group(0) if m.group(1).lower() in self.hashtags else m.group(1), text)
+        return re.sub(r"[ \t]{2,}", " ", text).strip()
+
+
+# Full-width and small forms of the signs that make markup, mentions and tags (what NFKC would map),
+# without normalising the rest of the text: CJK punctuation stays as the page wrote it.
+_SIGNS = str.maketrans("＜＞｛｝＠＃﹫﹟％＄", "<>{}@#@#%$")
+# HTML tags go; template syntax the page itself contains stays, as text (it is data, never rendered).
+_MARKUP = re.compile(r"</?[a-z][^<>]*>|<!--.*?-->", re.I | re.S)
+_MENTION = re.compile(r"(?<![\w@.+-])[@]([^\W_][\w.]*(?:@[\w-]+(?:\.[\w-]+)+)?|_\w*)")
+_HASHTAG = re.compile(r"(?<![\w&#/])#+(\w*[^\W\d_]\w*)")
 
 
 def _clip(text: str, words: int | str | None) -> str:

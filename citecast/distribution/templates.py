@@ -78,6 +78,9 @@ class Templates:
         name = self.name_for(channel, page_overrides)
         if name not in self._cache:
             path = next((d / name for d in self.search if (d / name).is_file()), None)
+            if path is not None and not _inside(path, self.search):
+                raise TemplateProblem(f"template {name} resolves outside the templates folder (channel {channel}); "
+                                      "name a file inside it, and no symlinks that lead out")
             if path is None:
                 where = " or ".join(str(d) for d in self.search)
                 raise TemplateProblem(f"template {name} not found in {where} (channel {channel})")
@@ -89,6 +92,13 @@ class Templates:
                 raise TemplateProblem(f"template {name}{f' line {line}' if line else ''}: {exc}") from None
             self._cache[name] = ChannelTemplate(name, hashlib.sha256(source.encode()).hexdigest(), compiled)
         return self._cache[name]
+
+
+def _inside(path: Path, folders: list[Path]) -> bool:
+    """The file, symlinks followed, lies inside the folder it was found in: `..`, absolute names
+    and symlinks out of the folder never reach a file elsewhere (whose guidance would go to the LLM)."""
+    real = path.resolve()
+    return any(real.is_relative_to(d.resolve()) for d in folders if str(path).startswith(str(d)))
 
 
 def _tidy(text: str) -> str:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from itertools import islice
 from datetime import date, datetime
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
@@ -56,7 +56,20 @@ FIXES = {
     "queries": "give a list of questions, e.g. queries: [\"what is ...\"]",
     "slug": "use lowercase letters, digits, '-', '_' or '.', e.g. slug: my-page",
     "previous_urls": "give a list of absolute URLs the page had before",
+    "subreddit": "write the subreddit's name: 3 to 21 letters, digits or _, e.g. subreddit: SEO",
+    "mentions": "list the handles a post may name, e.g. mentions: [citecast]",
+    "hashtags": "list the hashtags a post may carry, e.g. hashtags: [SEO]",
+    "templates": "name a file inside the templates folder, e.g. templates: {x: x-short.md.j2}",
 }
+SUBREDDIT_RE = re.compile(r"[A-Za-z0-9_]{3,21}")
+HANDLE_RE = re.compile(r"[A-Za-z0-9_]{1,30}(?:@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)?")
+HASHTAG_RE = re.compile(r"[^\W\d_][\w]{0,99}|[\d_]+[^\W\d_]\w*")
+
+
+def _shown(value: object) -> str:
+    """A field value in an error message: quoted, one line, short (it may be hostile)."""
+    text = repr(value)
+    return text if len(text) <= 60 else text[:59] + "…"
 
 
 class TomlHandler(TOMLHandler):
@@ -117,6 +130,8 @@ class Page(BaseModel):
     subreddit: str | None = None
     queries: list[str] = Field(default_factory=list)
     tags: list[str] = Field(default_factory=list)
+    mentions: list[str] = Field(default_factory=list)  # @handles a post may name (none unless listed)
+    hashtags: list[str] = Field(default_factory=list)  # #hashtags a post may carry (none unless listed)
     priority: int = 3
     cadence: Literal["weekly", "biweekly", "monthly", "once"]
     templates: dict[str, str] = Field(default_factory=dict)
@@ -146,6 +161,33 @@ class Page(BaseModel):
         unknown = [c for c in v if c not in KNOWN_CHANNELS]
         if unknown:
             raise ValueError(f"unknown channel(s) {unknown}")
+        return v
+
+    @field_validator("subreddit")
+    @classmethod
+    def _subreddit(cls, v: str | None) -> str | None:
+        if v is not None and not SUBREDDIT_RE.fullmatch(v.removeprefix("r/")):
+            raise ValueError(f"{_shown(v)} is not a subreddit name")
+        return v.removeprefix("r/") if v else v
+
+    @field_validator("mentions", "hashtags")
+    @classmethod
+    def _handles(cls, v: list[str], info) -> list[str]:
+        sign = "@" if info.field_name == "mentions" else "#"
+        rule = HANDLE_RE if sign == "@" else HASHTAG_RE
+        bad = [h for h in v if not isinstance(h, str) or not rule.fullmatch(h.removeprefix(sign))]
+        if bad:
+            raise ValueError(f"{', '.join(_shown(b) for b in bad)} {'is' if len(bad) == 1 else 'are'} not "
+                             f"{'a handle' if sign == '@' else 'a hashtag'}")
+        return [h.removeprefix(sign) for h in v]
+
+    @field_validator("templates")
+    @classmethod
+    def _inside_templates(cls, v: dict[str, str]) -> dict[str, str]:
+        for channel, name in v.items():
+            parts = PurePosixPath(str(name).replace("\\", "/")).parts
+            if not name or PurePosixPath(str(name)).is_absolute() or ":" in str(name) or ".." in parts:
+                raise ValueError(f"{channel}: {_shown(name)} points outside the templates folder")
         return v
 
     @field_validator("slug")
@@ -300,7 +342,8 @@ def load_page(path: Path, settings: Settings, content_root: Path | None = None,
 
     fields: dict[str, Any] = {}
     spelled: dict[str, str] = {}  # field -> the key the file used, for error lines
-    for name_ in ("title", "topic", "cohort", "subreddit", "priority", "cadence", "slug", "draft", "templates", "tags", "queries"):
+    for name_ in ("title", "topic", "cohort", "subreddit", "priority", "cadence", "slug", "draft", "templates", "tags", "queries",
+                  "mentions", "hashtags"):
         key, value = pick(name_)
         if key is not None:
             fields[name_] = value
@@ -317,8 +360,9 @@ def load_page(path: Path, settings: Settings, content_root: Path | None = None,
                 problems.append(Problem(name, f"{fields[name_]!r} is not a date", FIXES[name_], spelled[name_], line_of(spelled[name_])))
                 return None, problems
             fields[name_] = parsed
-    if isinstance(fields.get("tags"), str):
-        fields["tags"] = [t.strip() for t in fields["tags"].split(",") if t.strip()]
+    for listed in ("tags", "mentions", "hashtags"):
+        if isinstance(fields.get(listed), str):
+            fields[listed] = [t.strip() for t in fields[listed].split(",") if t.strip()]
     if isinstance(fields.get("queries"), str):
         fields["queries"] = [fields["queries"]]
     if isinstance(fields.get("previous_urls"), str):
