@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/bench_probe.py [--queries 200] [--latency 1.0] [--slots 8] [--json]
 
-`citecast.citations.engines.run_probe`, as `citecast probe` runs it, over Q tracked
+`citecast.citations.probe.run_probe`, as `citecast probe` runs it, over Q tracked
 queries (the pages' `queries:`) x 2 engines (openai_search through the
 Responses API, perplexity through chat completions) x 3 samples, the real
 openai SDK over real HTTP against tests/fakes/engines.py. Both engines are
@@ -128,7 +128,7 @@ def one_trial(queries: int, latency: float, slots: int, concurrency: int) -> dic
         os.environ.update({"CITECAST_CONFIG": str(root / "citecast.toml"), "OPENAI_API_KEY": "sk-bench",
                            "PERPLEXITY_API_KEY": "pplx-bench"})
         from citecast.settings import load_settings
-        from citecast.citations.engines import run_probe
+        from citecast.citations.probe import run_probe
 
         settings = load_settings()
         assert settings.citations.concurrency == concurrency

@@ -22,22 +22,37 @@ from pydantic_settings import (
 
 
 Surface = Literal["api", "app", "import"]
-EngineKind = Literal["openai_search", "perplexity", "chat"]
+EngineKind = Literal["openai_search", "perplexity", "gemini", "anthropic", "chat"]
+GROUNDING_REDIRECT_PREFIX = "https://vertexaisearch.cloud.google.com/grounding-api-redirect/"
 
 
 class EngineSettings(BaseModel):
+    model_config = {"extra": "forbid"}
+
     kind: EngineKind
     model: str
-    base_url: str = ""  # empty: the SDK default (OPENAI_BASE_URL, else api.openai.com)
-    api_key_env: str = ""  # empty: OPENAI_API_KEY, or PERPLEXITY_API_KEY for kind=perplexity
+    # Empty: the SDK default (OPENAI_BASE_URL else api.openai.com; ANTHROPIC_BASE_URL else
+    # api.anthropic.com; generativelanguage.googleapis.com for gemini).
+    base_url: str = ""
+    # Empty: OPENAI_API_KEY, PERPLEXITY_API_KEY, GEMINI_API_KEY or ANTHROPIC_API_KEY by kind.
+    api_key_env: str = ""
     enabled: bool = True
     include_sources: bool = True  # openai_search: also log the consulted sources
+    api: Literal["chat", "responses"] = "chat"  # perplexity: Sonar chat completions or the Agent API
+    max_tokens: int = Field(1024, ge=1)  # anthropic: answer length cap (the API requires one)
+    max_uses: int | None = Field(5, ge=1)  # anthropic: searches per answer
+    # USD prices for the cost of each answer; unset: cost unknown (Perplexity states its own).
+    input_per_mtok: float | None = Field(None, ge=0)
+    output_per_mtok: float | None = Field(None, ge=0)
+    per_search: float | None = Field(None, ge=0)  # per search query run (Gemini 3 bills per query)
 
 
 def _default_engines() -> dict[str, EngineSettings]:
     return {
         "openai": EngineSettings(kind="openai_search", model="gpt-4.1-mini"),
         "perplexity": EngineSettings(kind="perplexity", model="sonar", base_url="https://api.perplexity.ai"),
+        "gemini": EngineSettings(kind="gemini", model="gemini-3.5-flash"),
+        "anthropic": EngineSettings(kind="anthropic", model="claude-sonnet-4-6"),
     }
 
 
@@ -54,6 +69,11 @@ class Citations(BaseModel):
     min_observations: int = Field(30, ge=1)  # per arm, before a winner is named
     window_days: int = Field(28, ge=1)  # before/after windows around the first distribution
     report_dir: Path = Path("reports")
+    # What the ledger keeps of each answer: a bounded excerpt, all of it, or nothing (hash only).
+    keep_answer: Literal["excerpt", "full", "none"] = "excerpt"
+    answer_excerpt_chars: int = Field(1000, ge=50)
+    # Gemini's grounding links are resolved (one HEAD, never the page) only under these prefixes.
+    redirect_prefixes: list[str] = Field(default_factory=lambda: [GROUNDING_REDIRECT_PREFIX])
 
 
 

@@ -19,7 +19,7 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
 from citecast.settings import load_settings
-from citecast.citations.engines import ProbeResult, run_probe
+from citecast.citations.probe import ProbeResult, run_probe
 
 
 @task(name="probe engines", cache_policy=NO_CACHE)

@@ -9,8 +9,12 @@ import pytest
 from sqlalchemy import event, func, select
 
 from citecast.citations.model import Citations, EngineSettings, PageIndex, PageRef, TrackedQuery
-from citecast.citations.engines import (ChatEngine, OpenAISearchEngine, PerplexityEngine, build_engines, make_client,
-                              probe)
+from citecast.citations.engines import build_engines
+from citecast.citations.engines.chat import ChatEngine
+from citecast.citations.engines.openai import OpenAISearchEngine
+from citecast.citations.engines.openai import make_openai_client as make_client
+from citecast.citations.engines.perplexity import PerplexityEngine
+from citecast.citations.probe import probe
 from citecast.ledger.citation_tables import CitedUrlRow, ObservationRow
 from citecast.ledger.store import Ledger
 from tests.fakes.engines import FakeEngineServer, Scripted
@@ -58,12 +62,43 @@ def test_openai_web_search_citations_in_answer_order(server):
 
 
 @pytest.mark.parametrize("style", ["search_results", "citations", "both"])
-def test_perplexity_search_results_or_citations(style):
+def test_perplexity_markers_are_the_citations_every_result_was_retrieved(style):
     with FakeEngineServer(ANSWERS, perplexity_style=style) as s:
         answer = PerplexityEngine(client(s), "sonar").ask(Q)
-    assert [c.url for c in answer.cited] == [u for u, _ in ANSWERS[Q].citations]
+    cited = [u for u, _ in ANSWERS[Q].citations]
+    assert [c.url for c in answer.citations] == cited  # by the [n] markers, not by result order
+    # The fake lists the uncited results first: retrieved, never cited.
+    assert [c.url for c in answer.sources] == [*ANSWERS[Q].sources, *cited]
+    assert answer.cost_usd == 0.00503  # as the API states it
     if style != "citations":
-        assert answer.cited[0].title == "BvD"
+        assert answer.citations[0].title == "BvD"
+
+
+def test_perplexity_answer_without_markers_counts_every_result_as_cited():
+    with FakeEngineServer(ANSWERS, perplexity_style="no_markers") as s:
+        answer = PerplexityEngine(client(s), "sonar").ask(Q)
+    assert [c.url for c in answer.citations] == [c.url for c in answer.sources]
+    assert len(answer.citations) == 5
+
+
+def test_perplexity_agent_api_reports_its_queries_and_cost():
+    answer_q = Scripted("Distribution helps.", [("https://citecast.dev/backlinks-vs-distribution", "BvD")],
+                        ["https://news.example.com/x"], ["backlinks ai citations", "distribution vs links"])
+    with FakeEngineServer({Q: answer_q}, perplexity_style="agent") as s:
+        answer = PerplexityEngine(client(s), "openai/gpt-test", api="responses").ask(Q)
+        sent = s.requests[-1]
+    assert sent["path"] == "/v1/responses" and sent["body"]["tools"] == [{"type": "web_search"}]
+    assert [c.url for c in answer.citations] == ["https://citecast.dev/backlinks-vs-distribution"]
+    assert [c.url for c in answer.sources] == ["https://news.example.com/x",
+                                               "https://citecast.dev/backlinks-vs-distribution"]
+    assert answer.queries == ["backlinks ai citations", "distribution vs links"]
+    assert answer.cost_usd == 0.0053 and answer.usage.searches == 1
+
+
+def test_openai_reports_the_queries_it_ran(server):
+    answer = OpenAISearchEngine(client(server), "gpt-test").ask(Q)
+    assert answer.queries == [Q]  # the fake searched the question itself
+    assert answer.usage.searches == 1 and answer.cost_usd is None  # no prices configured
 
 
 def test_chat_engine_mentions_only(server):

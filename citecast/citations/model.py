@@ -157,8 +157,11 @@ class PageRef:
         )
 
 
-def _query_key(q: str) -> str:
-    return " ".join(q.lower().split()).rstrip("?")
+def query_key(q: str) -> str:
+    """The form two spellings of one query share: case, spacing and a final "?" make no difference."""
+    return " ".join(q.lower().split()).rstrip("?").strip()
+
+
 
 
 class PageIndex:
@@ -177,7 +180,7 @@ class PageIndex:
                 except ValueError:
                     continue
             for q in ref.queries:
-                self._by_query.setdefault(_query_key(q), ref.slug)
+                self._by_query.setdefault(query_key(q), ref.slug)
 
     def match(self, url: str) -> str | None:
         try:
@@ -186,7 +189,7 @@ class PageIndex:
             return None
 
     def page_for_query(self, query: str) -> str | None:
-        return self._by_query.get(_query_key(query))
+        return self._by_query.get(query_key(query))
 
     def topic_for_query(self, query: str) -> str | None:
         slug = self.page_for_query(query)
@@ -206,13 +209,13 @@ def tracked_queries(pages: Iterable[Any], queries_dir: Path | None = None) -> li
     for page in pages:
         ref = PageRef.of(page)
         for q in ref.queries:
-            found.setdefault(_query_key(q), TrackedQuery(q.strip(), ref.topic, ref.slug))
+            found.setdefault(query_key(q), TrackedQuery(q.strip(), ref.topic, ref.slug))
     if queries_dir is not None and queries_dir.is_dir():
         for f in sorted(queries_dir.glob("*.txt")):
             for line in f.read_text(encoding="utf-8").splitlines():
                 q = line.split("#", 1)[0].strip()
                 if q:
-                    found.setdefault(_query_key(q), TrackedQuery(q, f.stem))
+                    found.setdefault(query_key(q), TrackedQuery(q, f.stem))
     return list(found.values())
 
 
@@ -221,6 +224,17 @@ def tracked_queries(pages: Iterable[Any], queries_dir: Path | None = None) -> li
 
 def answer_sha256(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def answer_excerpt(text: str, keep: str = "excerpt", chars: int = 1000) -> str | None:
+    """What the ledger keeps of an answer: all of it, its first `chars` characters (cut at a word), or nothing."""
+    if keep == "none":
+        return None
+    if keep == "full" or len(text) <= chars:
+        return text
+    cut = text[:chars]
+    space = cut.rfind(" ")
+    return (cut[:space] if space > chars // 2 else cut).rstrip() + " …"
 
 
 def mentions_brand(text: str, brand_names: Sequence[str]) -> bool:
@@ -257,6 +271,12 @@ class Observation:
     answer_sha256: str | None = None
     run_id: str | None = None
     dedupe_key: str | None = None
+    answer_text: str | None = None  # all or a bounded excerpt, as citations.keep_answer says
+    search_queries: list[str] = field(default_factory=list)  # the searches the engine ran, in order
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    search_calls: int | None = None
+    cost_usd: float | None = None
 
 
 def _utc(ts: datetime) -> datetime:
@@ -265,14 +285,18 @@ def _utc(ts: datetime) -> datetime:
 
 def observation_row(obs: Observation, index: PageIndex, import_id: int | None = None):
     """The ORM rows of one observation: cited URLs deduplicated per kind, positions 1-based."""
-    from citecast.ledger.citation_tables import CitedUrlRow, ObservationRow
+    from citecast.ledger.citation_tables import CitedUrlRow, ObservationRow, SearchQueryRow
 
     row = ObservationRow(
         engine=obs.engine, engine_kind=obs.engine_kind, surface=obs.surface, model=obs.model,
         query=obs.query, topic=obs.topic, page=obs.page, sample=obs.sample,
         observed_at=_utc(obs.observed_at), can_cite=obs.can_cite, brand_mentioned=obs.brand_mentioned,
         answer_sha256=obs.answer_sha256, run_id=obs.run_id, import_id=import_id, dedupe_key=obs.dedupe_key,
+        answer_text=obs.answer_text, input_tokens=obs.input_tokens, output_tokens=obs.output_tokens,
+        search_calls=obs.search_calls, cost_usd=obs.cost_usd,
     )
+    ran = [q.strip() for q in obs.search_queries if q and q.strip()]
+    row.search_queries = [SearchQueryRow(position=k + 1, query=q, query_key=query_key(q)) for k, q in enumerate(ran)]
     seen: set[tuple[str, str]] = set()
     position = {"citation": 0, "source": 0}
     for c in obs.cited:

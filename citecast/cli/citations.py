@@ -45,7 +45,7 @@ def register(app: typer.Typer) -> None:
         query: Optional[str] = typer.Option(None, "--query", "-q", help="Ask this one query."),
     ) -> None:
         """Ask AI answer engines the tracked queries and log which URLs they cite."""
-        from citecast.citations.engines import run_probe
+        from citecast.citations.probe import run_probe
 
         result = run_probe(_settings(), engine_names=engine or None, samples=samples, topic=topic, query=query)
         typer.echo(result.summary())

@@ -10,6 +10,7 @@ from datetime import date, datetime
 
 from sqlalchemy import (
     Boolean,
+    Float,
     Date,
     DateTime,
     ForeignKey,
@@ -63,9 +64,18 @@ class ObservationRow(Base):
     import_id: Mapped[int | None] = mapped_column(ForeignKey("imports.id"), nullable=True)
     # Imports set it so the same export imported twice adds nothing.
     dedupe_key: Mapped[str | None] = mapped_column(String(64), nullable=True, unique=True)
+    # What the engine did (migration 0003): the answer (all or a bounded excerpt), tokens, cost.
+    answer_text: Mapped[str | None] = mapped_column(Text, nullable=True)
+    input_tokens: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    output_tokens: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    search_calls: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    cost_usd: Mapped[float | None] = mapped_column(Float, nullable=True)  # None: not priced
 
     cited: Mapped[list["CitedUrlRow"]] = relationship(
         back_populates="observation", cascade="all, delete-orphan", order_by="CitedUrlRow.position"
+    )
+    search_queries: Mapped[list["SearchQueryRow"]] = relationship(
+        cascade="all, delete-orphan", order_by="SearchQueryRow.position"
     )
 
 
@@ -89,6 +99,31 @@ class CitedUrlRow(Base):
     observation: Mapped[ObservationRow] = relationship(back_populates="cited")
 
 
+class SearchQueryRow(Base):
+    """A search query an engine ran while answering (its fan-out), in the order it ran them."""
+
+    __tablename__ = "search_queries"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    observation_id: Mapped[int] = mapped_column(
+        ForeignKey("citation_observations.id", ondelete="CASCADE"), index=True
+    )
+    position: Mapped[int] = mapped_column(Integer)  # 1-based
+    query: Mapped[str] = mapped_column(Text)
+    query_key: Mapped[str] = mapped_column(String(500), index=True)  # lower case, spacing and "?" folded
+
+
+class ResolvedRedirectRow(Base):
+    """A grounding redirect link and the page URL it led to: links expire, the join must not."""
+
+    __tablename__ = "resolved_redirects"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 of redirect_url
+    redirect_url: Mapped[str] = mapped_column(Text)
+    target_url: Mapped[str] = mapped_column(Text)
+    resolved_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
 class BacklinkRow(Base):
     """One link from a third-party page to one of ours, from a backlink export."""
 
@@ -109,4 +144,4 @@ class BacklinkRow(Base):
     import_id: Mapped[int | None] = mapped_column(ForeignKey("imports.id"), nullable=True)
 
 
-__all__ = ["BacklinkRow", "CitedUrlRow", "ImportRow", "ObservationRow"]
+__all__ = ["BacklinkRow", "CitedUrlRow", "ImportRow", "ObservationRow", "ResolvedRedirectRow", "SearchQueryRow"]

@@ -87,3 +87,24 @@ class DraftCacheRow(Base):
     model: Mapped[str] = mapped_column(String(200))
     draft: Mapped[dict] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class CohortAssignmentRow(Base):
+    """A page's randomised arm (distribution | holdout), drawn once and never redrawn.
+
+    The weekly run reads it (a holdout page is not distributed unless an editor's
+    `cohort:` says otherwise); the report analyses pages by it (intention to treat).
+    """
+
+    __tablename__ = "cohort_assignments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    page: Mapped[str] = mapped_column(String(200), unique=True)
+    arm: Mapped[str] = mapped_column(String(20))
+    stratum: Mapped[str] = mapped_column(String(200))  # the topic the draw was made within ("all": none)
+    strata: Mapped[str] = mapped_column(String(20))  # what the strata were: topic | none
+    seed: Mapped[str] = mapped_column(String(100))
+    method: Mapped[str] = mapped_column(String(20), default="randomized")
+    batch: Mapped[str] = mapped_column(String(40), default="")  # one `cohorts assign` run
+    assigned_on: Mapped[date] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -21,7 +21,8 @@ from typing import Any
 class Scripted:
     text: str
     citations: list[tuple[str, str]] = field(default_factory=list)  # (url, title), in answer order
-    sources: list[str] = field(default_factory=list)  # consulted, Responses API only
+    sources: list[str] = field(default_factory=list)  # retrieved; those not in citations were not cited
+    queries: list[str] = field(default_factory=list)  # the searches the engine ran
 
 
 class FakeEngineServer:
@@ -29,7 +30,7 @@ class FakeEngineServer:
                  perplexity_style: str = "search_results"):
         self.answers = dict(answers or {})
         self.hang_seconds = hang_seconds
-        self.perplexity_style = perplexity_style  # search_results | citations | both
+        self.perplexity_style = perplexity_style  # search_results | citations | both | no_markers | agent
         self.requests: list[dict[str, Any]] = []
         self.hits: dict[str, int] = {}
         self._lock = threading.Lock()
@@ -106,6 +107,8 @@ class FakeEngineServer:
                     fake._stop.wait(fake.hang_seconds)
                     return self._send(200, {"error": "too late"})
                 answer = fake.answer_for(query)
+                if self.path.endswith("/responses") and fake.perplexity_style == "agent":
+                    return self._send(200, perplexity_agent_body(body, answer))
                 if self.path.endswith("/responses"):
                     return self._send(200, responses_body(body, answer))
                 return self._send(200, chat_body(body, answer, fake.perplexity_style))
@@ -127,7 +130,8 @@ def responses_body(request: dict[str, Any], answer: Scripted) -> dict[str, Any]:
     output: list[dict[str, Any]] = []
     if "web_search_call.action.sources" in (request.get("include") or []):
         output.append({"type": "web_search_call", "id": "ws_1", "status": "completed",
-                       "action": {"type": "search", "query": request.get("input"),
+                       "action": {"type": "search", "query": (answer.queries or [request.get("input")])[0],
+                                  "queries": answer.queries or None,
                                   "sources": [{"type": "url", "url": u} for u in answer.sources]}})
     output.append({"type": "message", "id": "msg_1", "role": "assistant", "status": "completed",
                    "content": [{"type": "output_text", "text": text, "annotations": annotations, "logprobs": []}]})
@@ -141,15 +145,43 @@ def responses_body(request: dict[str, Any], answer: Scripted) -> dict[str, Any]:
     }
 
 
+def _results(answer: Scripted) -> list[tuple[str, str]]:
+    """Every retrieved result: the uncited ones first, so citation order differs from result order."""
+    titles = dict(answer.citations)
+    urls = [u for u in answer.sources if u not in titles] + [u for u, _ in answer.citations]
+    return [(u, titles.get(u, u.rsplit("/", 1)[-1])) for u in dict.fromkeys(urls)]
+
+
 def chat_body(request: dict[str, Any], answer: Scripted, style: str) -> dict[str, Any]:
+    """Sonar chat completion: `[n]` markers point into search_results; usage states the cost."""
+    results = _results(answer)
+    index = {u: n + 1 for n, (u, _) in enumerate(results)}
+    text = answer.text + "".join(f" Point {k + 1} [{index[u]}]." for k, (u, _) in enumerate(answer.citations))
+    if style == "no_markers":
+        text = answer.text
     body: dict[str, Any] = {
         "id": "chat_1", "object": "chat.completion", "created": 1767225600, "model": request.get("model"),
         "choices": [{"index": 0, "finish_reason": "stop",
-                     "message": {"role": "assistant", "content": answer.text}}],
-        "usage": {"prompt_tokens": 10, "completion_tokens": 20, "total_tokens": 30},
+                     "message": {"role": "assistant", "content": text}}],
+        "usage": {"prompt_tokens": 10, "completion_tokens": 20, "total_tokens": 30, "search_context_size": "low",
+                  "num_search_queries": max(1, len(answer.queries)),
+                  "cost": {"input_tokens_cost": 0.00001, "output_tokens_cost": 0.00002, "request_cost": 0.005,
+                           "total_cost": 0.00503}},
     }
-    if style in ("search_results", "both") and answer.citations:
-        body["search_results"] = [{"title": t, "url": u, "date": "2026-01-01"} for u, t in answer.citations]
-    if style in ("citations", "both") and answer.citations:
-        body["citations"] = [u for u, _ in answer.citations]
+    if style in ("search_results", "both", "no_markers") and results:
+        body["search_results"] = [{"title": t, "url": u, "date": "2026-01-01", "snippet": "..."} for u, t in results]
+    if style in ("citations", "both") and results:
+        body["citations"] = [u for u, _ in results]
+    return body
+
+
+def perplexity_agent_body(request: dict[str, Any], answer: Scripted) -> dict[str, Any]:
+    """Perplexity's Agent API: OpenAI Responses format with its own `search_results` items."""
+    body = responses_body({**request, "include": []}, answer)
+    results = _results(answer)
+    body["output"].insert(0, {"type": "search_results", "queries": list(answer.queries),
+                              "results": [{"id": n + 1, "url": u, "title": t, "snippet": "...", "source": "web"}
+                                          for n, (u, t) in enumerate(results)]})
+    body["usage"]["cost"] = {"currency": "USD", "input_cost": 0.0001, "output_cost": 0.0002,
+                             "tool_calls_cost": 0.005, "total_cost": 0.0053}
     return body
