@@ -84,9 +84,19 @@ KNOWN_CHANNELS = ("x", "linkedin", "reddit", "bluesky", "mastodon")
 
 class Site(BaseModel):
     name: str = "citecast"
+    # The site's full base URL (Jekyll url + baseurl, Hugo baseURL, Astro site + base).
+    # Left out, it is read from the generator's own config.
     base_url: str = "https://example.com"
     timezone: str = "UTC"
     brand_names: list[str] = Field(default_factory=list)
+    # Which generator builds the site: "auto" finds its config above the content folder.
+    generator: Literal["auto", "jekyll", "hugo", "astro", "plain"] = "auto"
+    # URL rule with the generator's own placeholders; empty: the generator's config or default.
+    permalink: str = ""
+    # Per Jekyll collection / Hugo section / Astro collection rules, e.g. {blog = "/blog/:slug/"}.
+    permalinks: dict[str, str] = Field(default_factory=dict)
+    # Build future-dated pages (Jekyll `future`, Hugo `buildFuture`); unset: the generator's config.
+    future: bool | None = None
 
     @field_validator("timezone")
     @classmethod

@@ -72,21 +72,25 @@ def check(
             ledger.close()
     failing = result.errors + (result.warnings if strict else [])
     if as_json:
-        print(json.dumps({"pages": result.pages, "files": result.files,
+        print(json.dumps({"pages": result.pages, "files": result.files, "site": result.site,
                           "problems": [p.as_dict() for p in result.problems]}, indent=2))
         raise typer.Exit(1 if failing else 0)
+    if result.site:
+        console.print(escape(result.site))
     if result.problems:
         table = Table(show_header=True, header_style="bold", expand=False)
         for col in ("file", "", "field", "problem", "how to fix"):
             table.add_column(col, overflow="fold")
-        for p in result.problems:
-            mark = "[red]error[/red]" if p.severity == "error" else "[yellow]warn[/yellow]"
+        marks = {"error": "[red]error[/red]", "warning": "[yellow]warn[/yellow]", "info": "[blue]info[/blue]"}
+        for p in sorted(result.problems, key=lambda p: p.severity == "info"):  # what to fix first
+            mark = marks[p.severity]
             where = p.file + (f":{p.line}" if p.line else "")
             table.add_row(escape(where), mark, escape(p.field or ""), escape(p.message), escape(p.fix))
         console.print(table)
     colour = "red" if result.errors else "green"
+    skipped = f", {len(result.skipped)} not published by the site" if result.skipped else ""
     console.print(f"[{colour}]{result.pages} of {result.files} page(s) OK; "
-                  f"{len(result.errors)} error(s), {len(result.warnings)} warning(s)[/{colour}]")
+                  f"{len(result.errors)} error(s), {len(result.warnings)} warning(s){skipped}[/{colour}]")
     raise typer.Exit(1 if failing else 0)
 
 

@@ -14,6 +14,11 @@ class CheckResult:
     problems: list[Problem]
     pages: int
     files: int
+    site: str = ""  # which generator, base URL and permalink rule, with one example URL
+
+    @property
+    def skipped(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "info"]
 
     @property
     def errors(self) -> list[Problem]:
@@ -28,7 +33,10 @@ def check_all(settings: Settings, ledger=None) -> CheckResult:
     library = load_library(settings, ledger.distributed_urls() if ledger is not None else None, keep_text=False)
     problems = list(library.problems)
     problems += template_problems(settings, library.pages)
-    return CheckResult(problems, len(library.pages), library.files)
+    site = library.site.describe() if library.site else ""
+    if site and library.pages:
+        site += f"; e.g. {library.pages[0].canonical_url}"
+    return CheckResult(problems, len(library.pages), library.files, site)
 
 
 def template_problems(settings: Settings, pages) -> list[Problem]:

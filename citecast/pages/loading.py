@@ -10,22 +10,28 @@ from __future__ import annotations
 import gc
 import hashlib
 import re
-import tomllib
 from dataclasses import dataclass, field
+from datetime import date
 from functools import cached_property
 from itertools import islice
-from datetime import date, datetime
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-import yaml
-from frontmatter.default_handlers import TOMLHandler, YAMLHandler
 from markdown_it import MarkdownIt
 from pydantic import BaseModel, Field, ValidationError, field_validator
 
-from citecast.settings import CADENCE_WEEKS, KNOWN_CHANNELS, Settings
+from citecast.pages.dates import AmbiguousDate, parse_date
+from citecast.pages.frontmatter import PageError, body_of, line_of, read_text
+from citecast.pages.frontmatter import split as split_front_matter
+from citecast.pages.generators import SiteProfile
+from citecast.pages.generators import detect as detect_site
+from citecast.pages.hugo import lower_keys
+from citecast.pages.limits import title_warnings
+from citecast.pages.markup import clean_body, clean_title
 from citecast.pages.problems import Problem, display_path
+from citecast.pages.sites import Located, is_candidate, locate, slug_from_url
+from citecast.settings import CADENCE_WEEKS, KNOWN_CHANNELS, Settings
 
 MAX_PAGE_BYTES = 1_000_000
 GC_FREEZE_EVERY = 100
@@ -72,14 +78,6 @@ def _shown(value: object) -> str:
     return text if len(text) <= 60 else text[:59] + "…"
 
 
-class TomlHandler(TOMLHandler):
-    """python-frontmatter's TOML handler needs the `toml` package; the stdlib reads TOML 1.0."""
-
-    def load(self, fm: str, **kwargs: object) -> Any:
-        return tomllib.loads(fm)
-
-
-_YAML, _TOML = YAMLHandler(), TomlHandler()
 _MD = MarkdownIt("commonmark")
 # Block structure only: inline markup is parsed just for the few blocks the
 # extract reads (headings, the first paragraph, key points, FAQ answers).
@@ -100,12 +98,15 @@ class Extract:
     links: int
     body: str = field(repr=False, default="")
     source: Path | None = field(repr=False, default=None)  # to read the body again if it was not kept
+    dialect: str = field(repr=False, default="plain")  # to clean a body read again the same way
+    mdx: bool = field(repr=False, default=False)
 
     @cached_property
     def plain_text(self) -> str:
         """The body as plain text, made on first use: a library scan never needs it."""
         parts = []
-        for tok in _MD.parse(self.body or (read_body(self.source) if self.source else "")):
+        body = self.body or (read_body(self.source, self.dialect, self.mdx) if self.source else "")
+        for tok in _MD.parse(body):
             if tok.type == "inline":
                 text = _plain(tok)
                 if text:
@@ -135,6 +136,7 @@ class Page(BaseModel):
     priority: int = 3
     cadence: Literal["weekly", "biweekly", "monthly", "once"]
     templates: dict[str, str] = Field(default_factory=dict)
+    social_title: str = ""  # a shorter title for posts, when the page's own is too long for a channel
     path: Path
     body: str
     content_hash: str
@@ -215,6 +217,12 @@ class Library:
     pages: list[Page] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     files: int = 0
+    site: SiteProfile | None = None
+
+    @property
+    def skipped(self) -> list[Problem]:
+        """Files the site does not publish, each with the generator's reason."""
+        return [p for p in self.problems if p.severity == "info"]
 
     @property
     def errors(self) -> list[Problem]:
@@ -242,12 +250,16 @@ def load_library(settings: Settings, distributed_urls: dict[str, set[str]] | Non
         lib.problems.append(Problem(display_path(content, settings.root), "content folder not found",
                                     "create it or set paths.content in citecast.toml"))
         return lib
+    lib.site, config_problems = detect_site(settings)
+    for message in config_problems:
+        lib.problems.append(Problem(display_path(lib.site.config_file or content, settings.root), message,
+                                    "fix the file, or set the site's keys in citecast.toml [site]"))
     try:
         for path in sorted(content.rglob("*")):
-            if path.suffix.lower() not in (".md", ".markdown") or path.name.startswith((".", "_")):
+            if not is_candidate(path, lib.site) or not path.is_file():
                 continue
             lib.files += 1
-            page, problems = load_page(path, settings, content, keep_text)
+            page, problems = load_page(path, settings, content, keep_text, lib.site)
             lib.problems.extend(problems)
             if page is not None:
                 lib.pages.append(page)
@@ -261,121 +273,157 @@ def load_library(settings: Settings, distributed_urls: dict[str, set[str]] | Non
     return lib
 
 
-# long because: one pass over the front matter fields; to be split into dialect readers (issue 12)
 def load_page(path: Path, settings: Settings, content_root: Path | None = None,
-              keep_text: bool = True) -> tuple[Page | None, list[Problem]]:
-    """One page and its problems; the page is None when any problem is an error."""
+              keep_text: bool = True, site: SiteProfile | None = None) -> tuple[Page | None, list[Problem]]:
+    """One page and its problems; the page is None when any problem is an error.
+
+    A file the site does not publish comes back as None with one "info"
+    problem that says why (the generator's rule), never as an error.
+    """
     name = display_path(path, settings.root, resolve=False)
-    problems: list[Problem] = []
+    content_root = content_root or settings.path("content")
+    site = site or detect_site(settings)[0]
+    text = ""
+    try:
+        text = read_text(path, content_root)
+        meta, body = _split_unless_skipped(text, path, site)
+        if site.generator == "hugo":
+            meta = lower_keys(meta)  # Hugo's front-matter keys are case-insensitive
+        located = _locate(path, meta, site)
+        if isinstance(located, str):
+            return None, [Problem(name, located, severity="info")]
+        if not body.strip():
+            if located is not None:  # a layout-only page (an archive, a list): nothing to post
+                return None, [Problem(name, "not distributed: the page has no text of its own", severity="info")]
+            raise PageError("has no body text", "write the page below the front matter")
+        fields, spelled = _front_matter_fields(meta, located)
+        _read_dates(fields, spelled, located)
+        _tidy_lists(fields, spelled, settings, site, located)
+        _place(fields, meta, path, settings, site, located, content_root)
+        _apply_defaults(fields, meta, settings)
+        _add_text(fields, body, path, keep_text, located)
+        page = _validate(fields, spelled, name, text)
+    except PageError as exc:
+        line = exc.line if exc.line is not None else line_of(text, exc.field)
+        return None, [Problem(name, exc.message, exc.fix, exc.field, line)]
+    except _Invalid as exc:
+        return None, exc.problems
+    except _Skipped as exc:
+        return None, [Problem(name, exc.reason, severity="info")]
+    return page, _page_warnings(name, page, spelled, text)
 
-    def error(message: str, fix: str = "", field_name: str | None = None, line: int | None = None):
-        problems.append(Problem(name, message, fix, field_name, line))
-        return None, problems
 
-    if path.is_symlink() and not path.resolve().is_relative_to((content_root or settings.path("content")).resolve()):
-        return error("is a link to a file outside the content folder", "copy the page into content/ instead of linking it")
+def _split_unless_skipped(text: str, path: Path, site: SiteProfile) -> tuple[dict, str]:
+    """Front matter and body; a file the generator would not publish anyway is skipped, not an error."""
     try:
-        with open(path, "rb") as fh:  # never more than the limit, however big the file
-            raw = fh.read(MAX_PAGE_BYTES + 1)
-        if len(raw) > MAX_PAGE_BYTES:
-            size = path.stat().st_size
-            return error(f"is {size / 1e6:.1f} MB; pages over {MAX_PAGE_BYTES / 1e6:.0f} MB are skipped",
-                         "split it into smaller pages")
-    except OSError as exc:
-        return error(f"cannot be read: {exc.strerror}", "check the file's permissions")
-    if b"\x00" in raw:
-        return error("is binary, not text", "save it as a UTF-8 markdown file")
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        return error(f"is not UTF-8 (byte {exc.start})", "re-save the file as UTF-8", line=line)
-    if "\r" in text:
-        text = text.replace("\r\n", "\n").replace("\r", "\n")
+        return split_front_matter(text)
+    except PageError:
+        reason = _locate(path, {}, site)  # excluded files, drafts, resources: Jekyll reads no front matter there
+        if isinstance(reason, str):
+            raise _Skipped(reason)
+        raise
 
-    handler = _TOML if text.startswith("+++") else _YAML
-    if not text.startswith(("---", "+++")):
-        return error("has no front matter", "start the file with a `---` YAML block holding at least `title:`", line=1)
-    # python-frontmatter's own split and load, so a block that is not a mapping is
-    # reported instead of silently read as empty.
-    try:
-        fm_text, body = handler.split(text)
-    except ValueError:
-        closing = "+++" if handler is _TOML else "---"
-        return error("front matter is never closed", f"end it with a `{closing}` line before the body", line=1)
-    try:
-        meta = handler.load(fm_text)
-        meta = {} if meta is None else meta
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        return error(f"front matter is not valid YAML: {problem}", "fix the YAML syntax (quote values with ':' or '#')",
-                     line=mark.line + 2 if mark else None)
-    except tomllib.TOMLDecodeError as exc:
-        return error(f"front matter is not valid TOML: {exc}", "fix the TOML syntax (strings need quotes)")
-    except ValueError as exc:  # YAML builds dates itself: 2026-02-30 fails here
-        bad = re.search(r"^\s*([\w-]+)\s*[:=]\s*['\"]?\d{4}-\d{2}-\d{2}", text, re.M)
-        return error(f"front matter has an impossible value: {exc}", "write dates as YYYY-MM-DD with a real day",
-                     bad.group(1) if bad else None)
-    except Exception as exc:  # python-frontmatter raises plain errors on malformed blocks
-        return error(f"front matter cannot be read: {exc}", "check the block between the `---` lines", line=1)
-    if not isinstance(meta, dict):
-        return error("front matter is not a mapping of keys to values", "write it as `key: value` lines", line=2)
-    def line_of(key: str) -> int | None:
-        """The line of a front-matter key, for error messages (so only computed for those)."""
-        pattern = re.compile(rf"^\s*[\"']?{re.escape(key)}[\"']?\s*[:=]")
-        for i, ln in enumerate(text.split("\n")[1:]):
-            if ln.strip() in ("---", "+++"):
-                return None
-            if pattern.match(ln):
-                return i + 2
+
+class _Skipped(Exception):
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+def _locate(path: Path, meta: dict, site: SiteProfile) -> Located | str | None:
+    """The generator's view of the file (None on a plain site); PageError for an unusable date or rule."""
+    if site.generator == "plain":
         return None
+    try:
+        return locate(path, meta, site, date.today())
+    except AmbiguousDate as exc:
+        raise PageError(f"{exc}", "write the date as YYYY-MM-DD", _date_key(meta))
+    except ValueError as exc:  # a permalink placeholder the generator does not know
+        raise PageError(str(exc), "use the generator's own placeholders (see docs/sites.md)", "permalink")
+
+
+def _date_key(meta: dict) -> str | None:
+    return next((k for k in meta if str(k).lower() in ("date", "pubdate", "publishdate", "updateddate")), None)
+
+
+def _front_matter_fields(meta: dict, located: Located | None) -> tuple[dict[str, Any], dict[str, str]]:
+    """citecast's fields from the front matter, under any of the spellings in ALIASES."""
+    fold = located is not None and located.dialect == "hugo"  # keys already lowercased
 
     def pick(canonical: str) -> tuple[str | None, Any]:
         for key in ALIASES.get(canonical, (canonical,)):
+            key = key.lower() if fold else key
             if key in meta and meta[key] not in (None, ""):
                 return key, meta[key]
         return None, None
 
-    if not body.strip():
-        return error("has no body text", "write the page below the front matter")
-
     fields: dict[str, Any] = {}
     spelled: dict[str, str] = {}  # field -> the key the file used, for error lines
-    for name_ in ("title", "topic", "cohort", "subreddit", "priority", "cadence", "slug", "draft", "templates", "tags", "queries",
-                  "mentions", "hashtags"):
+    names = ("title", "topic", "cohort", "subreddit", "priority", "cadence", "draft", "templates", "tags",
+             "queries", "mentions", "hashtags", "social_title", "canonical_url", "description", "previous_urls", "published", "updated")
+    if located is None:
+        names += ("slug",)  # on a generator's site `slug` is the generator's, read by its URL rules
+    for name_ in names:
         key, value = pick(name_)
         if key is not None:
             fields[name_] = value
             spelled[name_] = key
-    for name_ in ("canonical_url", "description", "previous_urls", "published", "updated"):
-        key, value = pick(name_)
-        if key is not None:
-            fields[name_] = value
-            spelled[name_] = key
+    if located is not None:
+        if "title" not in fields and located.title:
+            fields["title"] = located.title
+        fields.pop("draft", None)  # the generator's draft rules already decided
+    return fields, spelled
+
+
+def _read_dates(fields: dict[str, Any], spelled: dict[str, str], located: Located | None) -> None:
     for name_ in ("published", "updated"):
-        if name_ in fields:
-            parsed = _as_date(fields[name_])
-            if parsed is None:
-                problems.append(Problem(name, f"{fields[name_]!r} is not a date", FIXES[name_], spelled[name_], line_of(spelled[name_])))
-                return None, problems
-            fields[name_] = parsed
+        if name_ not in fields:
+            continue
+        try:
+            parsed = parse_date(fields[name_])
+        except AmbiguousDate as exc:
+            raise PageError(str(exc), "write the date as YYYY-MM-DD", spelled[name_])
+        if parsed is None:
+            raise PageError(f"{fields[name_]!r} is not a date", FIXES[name_], spelled[name_])
+        fields[name_] = parsed
+    if located is not None and located.published and "published" not in fields:
+        fields["published"] = located.published
+
+
+def _tidy_lists(fields: dict[str, Any], spelled: dict[str, str], settings: Settings, site: SiteProfile,
+                located: Located | None) -> None:
     for listed in ("tags", "mentions", "hashtags"):
         if isinstance(fields.get(listed), str):
-            fields[listed] = [t.strip() for t in fields[listed].split(",") if t.strip()]
+            jekyll_tags = listed == "tags" and located is not None and located.dialect == "jekyll"
+            sep = None if jekyll_tags else ","  # Jekyll splits a tags string on spaces
+            fields[listed] = [t.strip() for t in fields[listed].split(sep) if t.strip()]
+    if located is not None and located.tags and not fields.get("tags"):
+        fields["tags"] = list(located.tags)
     if isinstance(fields.get("queries"), str):
         fields["queries"] = [fields["queries"]]
     if isinstance(fields.get("previous_urls"), str):
         fields["previous_urls"] = [fields["previous_urls"]]
-    # Hugo `aliases` are often site-relative paths: make them absolute on the site.
+    if located is not None and located.previous and spelled.get("previous_urls") != "previous_urls":
+        fields["previous_urls"] = list(located.previous)  # aliases / redirect_from, resolved by the generator's rule
+    # Site-relative old URLs (Hugo aliases, jekyll-redirect-from) become absolute on the site.
+    base = site.base_url if located is not None else settings.site.base_url
     if "previous_urls" in fields and isinstance(fields["previous_urls"], list):
-        fields["previous_urls"] = [_absolutise(u, settings.site.base_url) for u in fields["previous_urls"]]
+        fields["previous_urls"] = [_absolutise(u, base) for u in fields["previous_urls"]]
+
+
+def _place(fields: dict[str, Any], meta: dict, path: Path, settings: Settings, site: SiteProfile,
+           located: Located | None, content_root: Path) -> None:
+    """slug and canonical URL: explicit > the generator's URL > plain site.base_url + slug."""
+    if located is not None:
+        fields["slug"] = slug_from_url(located.url_path)
+        fields.setdefault("canonical_url", site.base_url + located.url_path)
+        return
     if "slug" not in fields:
         permalink = meta.get("permalink") or meta.get("url")
         if isinstance(permalink, str) and permalink.strip("/"):
             fields["slug"] = urlsplit(permalink).path.strip("/").split("/")[-1]
         else:
-            rel = path.relative_to(content_root or settings.path("content")) if path.is_relative_to(content_root or settings.path("content")) else Path(path.name)
+            rel = path.relative_to(content_root) if path.is_relative_to(content_root) else Path(path.name)
             stem = rel.with_suffix("")
             fields["slug"] = (stem.parent.as_posix() if stem.name == "index" else stem.as_posix()).lower()
     if "canonical_url" not in fields:
@@ -386,43 +434,73 @@ def load_page(path: Path, settings: Settings, content_root: Path | None = None,
             fields["canonical_url"] = settings.site.base_url.rstrip("/") + permalink
         else:
             fields["canonical_url"] = settings.site.base_url.rstrip("/") + "/" + str(fields["slug"]).strip("/")
+
+
+def _apply_defaults(fields: dict[str, Any], meta: dict, settings: Settings) -> None:
     fields.setdefault("channels", meta.get("channels", settings.distribution.channels))
-    spelled.setdefault("channels", "channels")
     fields.setdefault("cadence", settings.distribution.cadence)
     fields["draft"] = bool(fields.get("draft", False))
     if "topic" not in fields:
         tags = fields.get("tags") or []
         fields["topic"] = str(tags[0]) if tags else "general"
 
-    extract = extract_body(body, source=None if keep_text else path)
+
+def _add_text(fields: dict[str, Any], body: str, path: Path, keep_text: bool, located: Located | None) -> None:
+    """Title, description and body as words: the generator's markup is gone before anything drafts."""
+    dialect = located.dialect if located is not None else "plain"
+    mdx = located.mdx if located is not None else path.suffix.lower() == ".mdx"
+    raw_title, raw_description = fields.get("title", ""), fields.get("description", "")
+    for name_ in ("title", "description", "social_title"):
+        if isinstance(fields.get(name_), str):  # anything else is left for validation to report
+            fields[name_] = clean_title(fields[name_], dialect)
+    words = clean_body(body, dialect, mdx)
     fields.update(
         path=path,
-        body=body if keep_text else "",
-        extract=extract,
-        content_hash=content_hash(fields.get("title", ""), fields.get("description", ""), body),
+        body=words if keep_text else "",
+        extract=extract_body(words, source=None if keep_text else path, dialect=dialect, mdx=mdx),
+        # The source, not the cleaned text: a change to the page's markup is a change.
+        content_hash=content_hash(raw_title, raw_description, body),
     )
+
+
+class _Invalid(Exception):
+    def __init__(self, problems: list[Problem]):
+        super().__init__("invalid page")
+        self.problems = problems
+
+
+def _validate(fields: dict[str, Any], spelled: dict[str, str], name: str, text: str) -> Page:
+    spelled.setdefault("channels", "channels")
     try:
-        page = Page.model_validate(fields)
+        return Page.model_validate(fields)
     except ValidationError as exc:
+        problems = []
         for err in exc.errors():
             fname = str(err["loc"][0]) if err["loc"] else None
             key = spelled.get(fname or "", fname)
             msg = err["msg"].removeprefix("Value error, ")
             if err["type"] == "missing":
                 msg = "is required"
-            problems.append(Problem(name, msg, FIXES.get(fname or "", ""), key, line_of(key) if key else None))
-        return None, problems
+            problems.append(Problem(name, msg, FIXES.get(fname or "", ""), key, line_of(text, key) if key else None))
+        raise _Invalid(problems)
+
+
+def _page_warnings(name: str, page: Page, spelled: dict[str, str], text: str) -> list[Problem]:
+    problems: list[Problem] = []
     if page.published and page.published > date.today():
+        key = spelled.get("published", "date")
         problems.append(Problem(name, f"is dated {page.published}, in the future: it is not distributed before then",
-                                "change the date if it should go out now", spelled.get("published"), line_of(spelled.get("published", "date")), "warning"))
+                                "change the date if it should go out now", spelled.get("published"), line_of(text, key), "warning"))
     if page.updated and page.updated > date.today():
+        key = spelled.get("updated", "updated")
         problems.append(Problem(name, f"{page.updated} is in the future; freshness counts it as today",
-                                "set it to the day the page last changed", spelled.get("updated"), line_of(spelled.get("updated", "updated")), "warning"))
+                                "set it to the day the page last changed", spelled.get("updated"), line_of(text, key), "warning"))
+    problems.extend(title_warnings(name, page, line_of(text, spelled.get("title", "title"))))
     problems.extend(_weak_page_warnings(name, page))
-    return page, problems
+    return problems
 
 
-def extract_body(body: str, source: Path | None = None) -> Extract:
+def extract_body(body: str, source: Path | None = None, dialect: str = "plain", mdx: bool = False) -> Extract:
     """Direct answer, key points and FAQ from the markdown, as plain text.
 
     Only the tokens those need are turned into text; counting words, numbers
@@ -490,16 +568,18 @@ def extract_body(body: str, source: Path | None = None) -> Extract:
         links=body.count("](http") + body.count("<http"),
         body="" if source else body,
         source=source,
+        dialect=dialect,
+        mdx=mdx,
     )
 
 
-def read_body(path: Path) -> str:
-    """A page's body read again from its file ("" if it no longer reads)."""
+def read_body(path: Path, dialect: str = "plain", mdx: bool = False) -> str:
+    """A page's body read again from its file, cleaned as when it was loaded ("" if it no longer reads)."""
     try:
         text = path.read_bytes().decode("utf-8-sig").replace("\r\n", "\n").replace("\r", "\n")
-        return (_TOML if text.startswith("+++") else _YAML).split(text)[1]
-    except (OSError, UnicodeDecodeError, ValueError):
+    except (OSError, UnicodeDecodeError):
         return ""
+    return clean_body(body_of(text), dialect, mdx)
 
 
 def _plain(inline) -> str:
@@ -583,16 +663,3 @@ def _absolutise(url: Any, base: str) -> Any:
     if isinstance(url, str) and url.startswith("/"):
         return base.rstrip("/") + url
     return url
-
-
-def _as_date(value: Any) -> date | None:
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    if isinstance(value, str):
-        try:
-            return datetime.fromisoformat(value.strip().replace("Z", "+00:00")).date()
-        except ValueError:
-            return None
-    return None

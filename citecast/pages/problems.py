@@ -15,7 +15,7 @@ class Problem:
     fix: str = ""
     field: str | None = None
     line: int | None = None
-    severity: Literal["error", "warning"] = "error"
+    severity: Literal["error", "warning", "info"] = "error"  # info: a file the site does not publish
 
     def __str__(self) -> str:
         where = self.file + (f":{self.line}" if self.line else "")

@@ -1,0 +1,255 @@
+"""Which generator built the site, and the settings its own config gives.
+
+`site.generator = "auto"` looks in the content folder and its parents (up to
+the project root) for `_config.yml` (Jekyll), `hugo.toml|yaml|json` or a
+`config.toml|yaml|json` with `baseURL` (Hugo), `astro.config.*` (Astro).
+What citecast.toml sets explicitly wins over the generator's config.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from urllib.parse import urlsplit
+
+GENERATORS = ("auto", "jekyll", "hugo", "astro", "plain")
+HUGO_CONFIGS = ("hugo.toml", "hugo.yaml", "hugo.yml", "hugo.json", "config.toml", "config.yaml", "config.yml",
+                "config.json", "config/_default/hugo.toml", "config/_default/config.toml",
+                "config/_default/hugo.yaml", "config/_default/config.yaml")
+ASTRO_CONFIGS = ("astro.config.mjs", "astro.config.ts", "astro.config.js", "astro.config.mts", "astro.config.cjs")
+JEKYLL_CONFIGS = ("_config.yml", "_config.yaml", "_config.toml")
+
+
+class ConfigError(ValueError):
+    """A generator config that cannot be read; names the file and the fix."""
+
+
+@dataclass(frozen=True)
+class SiteProfile:
+    generator: str
+    root: Path                      # the site's source folder (where its config lives)
+    config_file: Path | None
+    base_url: str                   # scheme://host[/base], no trailing slash
+    permalink: str                  # the rule for posts / regular pages ("" = generator default)
+    permalinks: dict[str, str] = field(default_factory=dict)   # per collection / section
+    future: bool = False
+    collections: dict[str, dict] = field(default_factory=dict)  # Jekyll
+    exclude: tuple[str, ...] = ()
+    include: tuple[str, ...] = ()
+    content_dir: Path | None = None  # Hugo contentDir
+    ugly_urls: bool = False
+    path_to_lower: bool = True
+    build_expired: bool = False
+    build_drafts: bool = False
+    trailing_slash: str = "ignore"   # Astro
+    build_format: str = "directory"  # Astro
+    base_path: str = ""              # Astro `base`
+    routes: dict[str, str] = field(default_factory=dict)  # Astro collection -> route folder
+    sources: dict[str, str] = field(default_factory=dict)  # setting -> where it came from
+
+    def describe(self) -> str:
+        """One line for `citecast check`: generator, base URL, permalink rule and where they came from."""
+        where = f" ({self.config_file.name})" if self.config_file else ""
+        rule = self.permalink or {"jekyll": "date", "hugo": "/:sections/:filename/",
+                                  "astro": "/:collection/:slug/", "plain": "/:slug"}[self.generator]
+        extra = "".join(f", {k} {v}" for k, v in sorted(self.permalinks.items()))
+        return (f"site: {self.generator}{where}, base URL {self.base_url} [{self.sources.get('base_url', 'default')}], "
+                f"permalink {rule} [{self.sources.get('permalink', 'default')}]{extra}")
+
+
+def find_config(content: Path, stop: Path) -> tuple[str, Path] | None:
+    """The nearest generator config at or above the content folder (no higher than `stop`)."""
+    folder = content.resolve()
+    stop = stop.resolve()
+    for _ in range(12):
+        for name in JEKYLL_CONFIGS:
+            if (folder / name).is_file():
+                return "jekyll", folder / name
+        for name in HUGO_CONFIGS:
+            candidate = folder / name
+            if candidate.is_file() and (name.startswith("hugo") or _has_base_url(candidate)):
+                return "hugo", candidate
+        for name in ASTRO_CONFIGS:
+            if (folder / name).is_file():
+                return "astro", folder / name
+        if folder == stop or folder.parent == folder or not folder.is_relative_to(stop):
+            return None
+        folder = folder.parent
+    return None
+
+
+def _has_base_url(path: Path) -> bool:
+    try:
+        return re.search(r"(?im)^\s*[\"']?baseurl[\"']?\s*[:=]", path.read_text("utf-8")) is not None
+    except OSError:
+        return False
+
+
+def read_config(path: Path) -> dict[str, Any]:
+    """A YAML, TOML or JSON config file as a mapping; a clear error when it does not read."""
+    try:
+        text = path.read_text("utf-8")
+        if path.suffix == ".toml":
+            data = tomllib.loads(text)
+        elif path.suffix == ".json":
+            data = json.loads(text)
+        else:
+            data = yaml.safe_load(text)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot be read ({exc})") from exc
+    except (yaml.YAMLError, tomllib.TOMLDecodeError, json.JSONDecodeError) as exc:
+        raise ConfigError(f"{path}: is not valid {path.suffix.lstrip('.').upper() or 'YAML'}: {exc}") from exc
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: is not a mapping of settings")
+    return data
+
+
+def jekyll_settings(config: dict[str, Any]) -> dict[str, Any]:
+    url = str(config.get("url") or "").rstrip("/")
+    baseurl = str(config.get("baseurl") or "").rstrip("/")
+    if baseurl and not baseurl.startswith("/"):
+        baseurl = "/" + baseurl
+    collections = config.get("collections") or {}
+    if isinstance(collections, list):
+        collections = {str(c): {} for c in collections}
+    collections = {str(k): (v if isinstance(v, dict) else {}) for k, v in collections.items()}
+    posts = dict(collections.get("posts", {}))
+    posts["output"] = True
+    collections["posts"] = posts
+    exclude = config.get("exclude") or []
+    include = config.get("include") or []
+    return {
+        "include": tuple(str(e) for e in include) if isinstance(include, list) else (),
+        "base_url": url + baseurl if url else "",
+        "permalink": str(config.get("permalink") or "date"),
+        "future": bool(config.get("future", False)),
+        "collections": collections,
+        "exclude": tuple(str(e) for e in exclude) if isinstance(exclude, list) else (),
+    }
+
+
+def hugo_settings(config: dict[str, Any], root: Path) -> dict[str, Any]:
+    lower = {str(k).lower(): v for k, v in config.items()}
+    permalinks = lower.get("permalinks") or {}
+    flat: dict[str, str] = {}
+    if isinstance(permalinks, dict):
+        page = permalinks.get("page")
+        if isinstance(page, dict):  # map form keyed by page kind
+            flat.update({str(k): str(v) for k, v in page.items()})
+        flat.update({str(k): str(v) for k, v in permalinks.items() if isinstance(v, str)})
+    return {
+        "base_url": str(lower.get("baseurl") or "").rstrip("/"),
+        "permalinks": flat,
+        "future": bool(lower.get("buildfuture", False)),
+        "ugly_urls": bool(lower.get("uglyurls", False)),
+        "path_to_lower": not bool(lower.get("disablepathtolower", False)),
+        "build_expired": bool(lower.get("buildexpired", False)),
+        "build_drafts": bool(lower.get("builddrafts", False)),
+        "content_dir": root / str(lower.get("contentdir") or "content"),
+    }
+
+
+_ASTRO_STRING = r"""\s*:\s*(['"`])([^'"`]*)\1"""
+
+
+def astro_settings(text: str, root: Path) -> dict[str, Any]:
+    """`site`, `base`, `trailingSlash` and `build.format` from astro.config.* (string literals only)."""
+    def literal(key: str) -> str:
+        found = re.search(rf"(?m)^\s*{key}{_ASTRO_STRING}", text)
+        return found.group(2) if found else ""
+    site = literal("site")
+    base = literal("base")
+    parsed = {
+        "base_url": site.rstrip("/"),
+        "base_path": base,
+        "trailing_slash": literal("trailingSlash") or "ignore",
+        "build_format": literal("format") or "directory",
+        "routes": astro_routes(root),
+    }
+    return parsed
+
+
+def astro_routes(root: Path) -> dict[str, str]:
+    """Collection -> route pattern, from the dynamic routes that call getCollection('<name>')."""
+    pages = root / "src" / "pages"
+    routes: dict[str, str] = {}
+    if not pages.is_dir():
+        return routes
+    for route in sorted(pages.rglob("[[]*[]].astro")):
+        try:
+            text = route.read_text("utf-8")
+        except (OSError, UnicodeDecodeError):
+            continue
+        found = re.search(r"getCollection\(\s*['\"]([\w-]+)['\"]", text)
+        if found and found.group(1) not in routes:
+            folder = route.parent.relative_to(pages).as_posix()
+            prefix = "" if folder == "." else "/" + folder
+            routes[found.group(1)] = f"{prefix}/:slug"
+    return routes
+
+
+def detect(settings: Any) -> tuple[SiteProfile, list[str]]:
+    """The site profile for the settings, and any config problems (as messages naming the file)."""
+    content = settings.path("content")
+    wanted = settings.site.generator
+    found = find_config(content, settings.root) if wanted != "plain" else None
+    if found and wanted not in ("auto", found[0]):
+        found = None
+    generator = found[0] if found else ("plain" if wanted == "auto" else wanted)
+    config_file = found[1] if found else None
+    root = config_file.parent if config_file else content
+    if config_file and config_file.parent.name == "_default":  # Hugo's config/_default/
+        root = config_file.parent.parent.parent
+    problems: list[str] = []
+    values: dict[str, Any] = {}
+    try:
+        if generator == "jekyll" and config_file:
+            values = jekyll_settings(read_config(config_file))
+        elif generator == "hugo":
+            values = hugo_settings(read_config(config_file), root) if config_file else {"content_dir": root}
+        elif generator == "astro":
+            text = config_file.read_text("utf-8") if config_file else ""
+            values = astro_settings(text, root)
+    except (ConfigError, OSError, UnicodeDecodeError) as exc:
+        problems.append(str(exc))
+    return _merge(settings.site, generator, root, config_file, values), problems
+
+
+def _merge(site: Any, generator: str, root: Path, config_file: Path | None, values: dict[str, Any]) -> SiteProfile:
+    """citecast.toml's explicit settings win over the generator's config, which wins over defaults."""
+    explicit = site.model_fields_set
+    sources: dict[str, str] = {}
+    origin = config_file.name if config_file else "default"
+
+    def pick(name: str, default: Any) -> Any:
+        if name in explicit:
+            sources[name] = "citecast.toml"
+            return getattr(site, name)
+        if values.get(name) not in (None, "", {}):
+            sources[name] = origin
+            return values[name]
+        sources[name] = "default"
+        return default
+
+    base_url = str(pick("base_url", site.base_url)).rstrip("/")
+    permalink = str(pick("permalink", "date" if generator == "jekyll" else ""))
+    permalinks = dict(values.get("permalinks") or {})
+    permalinks.update(site.permalinks)
+    future = pick("future", False)
+    extra = {k: v for k, v in values.items() if k not in ("base_url", "permalink", "permalinks", "future")}
+    if generator == "astro":
+        if sources["base_url"] == "citecast.toml":
+            extra["base_path"] = ""  # citecast's base_url is the full base, `base` included
+        else:  # Astro's canonical is new URL(pathname, site): site's own path is dropped, base is in pathname
+            parts = urlsplit(base_url)
+            base_url = f"{parts.scheme}://{parts.netloc}" if parts.netloc else base_url
+    return SiteProfile(generator=generator, root=root, config_file=config_file, base_url=base_url,
+                       permalink=permalink, permalinks=permalinks, future=bool(future), sources=sources, **extra)

@@ -1,0 +1,43 @@
+"""Titles that cannot fit a channel, found when the page is checked, not when a post fails.
+
+Reddit takes titles of at most 300 characters; an X post holds the title and
+the link (23 weighted characters) within 280 weighted characters. A page whose
+title cannot fit gets a warning that names the channel and the fix:
+`social_title:` in the front matter (drafting also shortens a title itself,
+so the page still goes out).
+"""
+
+from __future__ import annotations
+
+from citecast.pages.problems import Problem
+
+REDDIT_TITLE_MAX = 300
+X_MAX_WEIGHTED = 280
+X_LINK_WEIGHT = 23
+
+
+def x_title_room() -> int:
+    """Weighted characters an X post has for the title: the link and a space take the rest."""
+    return X_MAX_WEIGHTED - X_LINK_WEIGHT - 1
+
+
+def title_problems(title: str, channels: list[str]) -> list[str]:
+    """Each channel the title cannot fit, in words."""
+    found = []
+    if "reddit" in channels and len(title) > REDDIT_TITLE_MAX:
+        found.append(f"{len(title)} characters; Reddit takes at most {REDDIT_TITLE_MAX}")
+    if "x" in channels and len(title) > x_title_room() // 2:  # cheap test first: CJK weighs 2
+        from twitter_text import parse_tweet  # slow to import; most titles never need it
+
+        weighted = parse_tweet(title).weightedLength
+        if weighted > x_title_room():
+            found.append(f"{weighted} weighted characters; an X post has {x_title_room()} beside the link")
+    return found
+
+
+def title_warnings(name: str, page, line: int | None) -> list[Problem]:
+    title = page.social_title or page.title
+    field = "social_title" if page.social_title else "title"
+    return [Problem(name, f"the title is {what}: posts will carry a shortened title",
+                    "set a shorter `social_title:` in the front matter", field, line, "warning")
+            for what in title_problems(title, list(page.channels))]

@@ -1,0 +1,143 @@
+"""One file of a generator's site: is it a page the site serves, at which URL, and why.
+
+Each generator's rules live in its own module (jekyll, hugo, astro); this one
+turns a file and its front matter into what the loader needs, the same way
+for all of them. See docs/sites.md for the rules and the documents behind them.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path, PurePosixPath
+from urllib.parse import unquote
+
+from citecast.pages import astro, hugo, jekyll
+from citecast.pages.dates import parse_date
+from citecast.pages.generators import SiteProfile
+
+MARKDOWN_SUFFIXES = (".md", ".markdown", ".mdx")
+
+
+@dataclass(frozen=True)
+class Located:
+    """What the generator makes of a page file."""
+
+    url_path: str                 # site-relative, as the generator writes it ("/notes/edge%20case/x/")
+    dialect: str                  # whose template layer the body carries
+    mdx: bool
+    title: str | None = None      # the generator's title when the front matter has none
+    published: date | None = None  # the generator's date when the front matter has none
+    previous: list[str] = field(default_factory=list)  # server-relative or absolute old URLs
+    tags: list[str] = field(default_factory=list)
+
+
+def is_candidate(path: Path, site: SiteProfile) -> bool:
+    """Files the loader reads at all: markdown and MDX (plain sites: no '_' or '.' names, as before)."""
+    if path.suffix.lower() not in MARKDOWN_SUFFIXES:
+        return False
+    if site.generator == "plain":
+        return path.suffix.lower() != ".mdx" and not path.name.startswith((".", "_"))
+    return True
+
+
+def locate(path: Path, meta: dict, site: SiteProfile, today: date) -> Located | str:
+    """Where the site serves the page, or why it does not publish it (a sentence for `check`)."""
+    if site.generator == "jekyll":
+        return _jekyll(path, meta, site, today)
+    if site.generator == "hugo":
+        return _hugo(path, meta, site, today)
+    if site.generator == "astro":
+        return _astro(path, meta, site)
+    raise ValueError(f"no URL rules for generator {site.generator!r}")
+
+
+def _relative(path: Path, root: Path) -> PurePosixPath | None:
+    try:
+        return PurePosixPath(path.relative_to(root).as_posix())
+    except ValueError:
+        return None
+
+
+def _jekyll(path: Path, meta: dict, site: SiteProfile, today: date) -> Located | str:
+    rel = _relative(path, site.root)
+    if rel is None:
+        return f"outside the Jekyll site folder {site.root}"
+    doc = jekyll.classify(rel, site.collections, site.exclude, site.include)
+    if isinstance(doc, str):
+        return f"not published by Jekyll: {doc}"
+    when = parse_date(meta.get("date")) or doc.file_date
+    reason = jekyll.not_published(meta, doc, when, today, site.future)
+    if reason:
+        return f"not published by Jekyll: {reason}"
+    url = jekyll.url_path(doc, meta, when, site.permalink, site.collections)
+    title = None if meta.get("title") not in (None, "") else jekyll.titleize_slug(doc.file_slug)
+    previous = _as_list(meta.get("redirect_from"))
+    tags = jekyll.categories(meta, doc) if doc.kind != "page" else []
+    return Located(url, "jekyll", False, title, when, previous, tags)
+
+
+def _hugo(path: Path, meta: dict, site: SiteProfile, today: date) -> Located | str:
+    content_dir = site.content_dir or site.root
+    rel = _relative(path, content_dir)
+    if rel is None:
+        return f"outside Hugo's content folder {content_dir}"
+    entry = hugo.classify(rel, content_dir, list_pages=False)
+    if isinstance(entry, str):
+        return f"not published by Hugo: {entry}"
+    # Hugo's default date order: publishDate falls back to date; expiryDate has no fallback.
+    when = _first_date(meta, "date", "publishdate", "pubdate", "published", "lastmod", "modified")
+    publish = _first_date(meta, "publishdate", "pubdate", "published", "date")
+    expiry = _first_date(meta, "expirydate", "unpublishdate")
+    reason = hugo.not_published(meta, today, site.future, site.build_expired, site.build_drafts, publish, expiry)
+    if reason:
+        return f"not published by Hugo: {reason}"
+    permalinks = dict(site.permalinks)
+    if site.permalink:
+        section = entry.sections[0] if entry.sections else ""
+        permalinks.setdefault(section, site.permalink)
+    url = hugo.url_path(entry, meta, when, permalinks, site.ugly_urls, site.path_to_lower)
+    return Located(url, "hugo", path.suffix.lower() == ".mdx", None, publish, hugo.aliases(meta, entry))
+
+
+def _astro(path: Path, meta: dict, site: SiteProfile) -> Located | str:
+    rel = _relative(path, site.root)
+    if rel is None:
+        return f"outside the Astro project {site.root}"
+    entry = astro.classify(rel)
+    if isinstance(entry, str):
+        return f"not published by Astro: {entry}"
+    reason = astro.not_published(meta)
+    if reason:
+        return f"not published by Astro: {reason}"
+    route = (site.permalinks.get(entry.collection) or site.permalink
+             or site.routes.get(entry.collection) or "/:collection/:slug")
+    url = astro.url_path(entry, meta, route, site.base_path, site.trailing_slash, site.build_format)
+    return Located(url, "astro", path.suffix.lower() == ".mdx")
+
+
+def _first_date(meta: dict, *keys: str) -> date | None:
+    for key in keys:
+        if meta.get(key) not in (None, ""):
+            return parse_date(meta[key])
+    return None
+
+
+def _as_list(value: object) -> list[str]:
+    if value in (None, ""):
+        return []
+    return [str(v) for v in value] if isinstance(value, list) else [str(value)]
+
+
+_SLUG_JUNK = re.compile(r"[^a-z0-9._/-]+")
+
+
+def slug_from_url(url_path: str, base_path: str = "") -> str:
+    """A page's identity in the ledger, from the URL the site serves it at (lowercase, no escapes)."""
+    path = unquote(url_path)
+    if base_path and path.startswith(base_path.rstrip("/") + "/"):
+        path = path[len(base_path.rstrip("/")):]
+    path = _SLUG_JUNK.sub("-", path.lower())
+    segments = [s.strip("-._") for s in path.split("/")]
+    return "/".join(s for s in segments if s) or "index"

@@ -1,0 +1,137 @@
+"""Real-site shapes: every fixture page gets the URL its generator builds, or is skipped for its reason.
+
+The fixtures (tests/fixtures/sites/) each have an expected.toml that states,
+per file, the URL the generator builds and the documented rule behind it;
+these tests hold citecast to it with nothing but the generator's own config
+(no [site] section in citecast.toml), as a new user would run it.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import tomllib
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from citecast.pages.loading import load_library
+from citecast.pages.markup import leftover_markup
+from citecast.settings import load_settings
+
+FIXTURES = Path(__file__).parent / "fixtures" / "sites"
+CONTENT = {"jekyll": ".", "hugo": "content", "astro": "src"}
+
+
+def _site(tmp_path: Path, monkeypatch, name: str, extra: str = ""):
+    root = tmp_path / name
+    shutil.copytree(FIXTURES / name, root)
+    (root / "citecast.toml").write_text(f'[paths]\ncontent = "{CONTENT[name]}"\n{extra}', encoding="utf-8")
+    monkeypatch.setenv("CITECAST_CONFIG", str(root / "citecast.toml"))
+    monkeypatch.chdir(root)
+    settings = load_settings()
+    return load_library(settings), tomllib.loads((FIXTURES / name / "expected.toml").read_text("utf-8"))
+
+
+def _outcomes(library, root: Path) -> dict[str, object]:
+    found: dict[str, object] = {}
+    for page in library.pages:
+        found[page.path.relative_to(root).as_posix()] = page
+    for problem in library.problems:
+        found.setdefault(problem.file, problem)
+    return found
+
+
+def _cases(name: str):
+    expected = tomllib.loads((FIXTURES / name / "expected.toml").read_text("utf-8"))
+    return [pytest.param(name, f, spec, id=f"{name}:{f}") for f, spec in expected["pages"].items()]
+
+
+@pytest.mark.parametrize("site,file,spec", _cases("jekyll") + _cases("hugo") + _cases("astro"))
+def test_fixture_page(tmp_path, monkeypatch, site, file, spec):
+    """The URL (or the skip) for one page, as the rule in expected.toml says."""
+    library, _ = _site(tmp_path, monkeypatch, site)
+    outcome = _outcomes(library, tmp_path / site).get(file)
+    assert outcome is not None, f"{file} was not read at all; rule: {spec['rule']}"
+    if "url" in spec:
+        assert not hasattr(outcome, "severity"), f"{file}: {outcome}; rule: {spec['rule']}"
+        assert outcome.canonical_url == spec["url"], spec["rule"]
+        for key in ("title", "published", "updated"):
+            if key in spec:
+                assert getattr(outcome, key) == spec[key], spec["rule"]
+        if "aliases" in spec:
+            assert outcome.previous_urls == spec["aliases"], spec["rule"]
+    elif "skipped" in spec:
+        assert getattr(outcome, "severity", None) == "info", f"{file} should be skipped: {spec['rule']}"
+        assert spec["skipped"] in outcome.message, spec["rule"]
+    else:
+        assert getattr(outcome, "severity", None) == "error", spec["rule"]
+        assert spec["error"] in outcome.message, spec["rule"]
+
+
+@pytest.mark.parametrize("site", ["jekyll", "hugo", "astro"])
+def test_fixture_site_words_only(tmp_path, monkeypatch, site):
+    """No page of a real-shaped site keeps Liquid, shortcodes, MDX, HTML or entities in its words."""
+    library, expected = _site(tmp_path, monkeypatch, site)
+    assert library.site.generator == site
+    assert library.site.base_url == expected["base"]
+    publishable = [f for f, spec in expected["pages"].items() if "url" in spec]
+    assert len(library.pages) == len(publishable)
+    for page in library.pages:
+        quoted = re.findall(r"`([^`\n]+)`", page.path.read_text("utf-8"))  # inline code is shown as written
+        for text in (page.title, page.description, page.extract.plain_text, page.extract.direct_answer):
+            for code in quoted:
+                text = text.replace(code, "")
+            assert leftover_markup(text) is None, (page.path.name, text)
+        assert not page.body or leftover_markup(_prose(page.body)) is None, page.path.name
+
+
+def _prose(markdown: str) -> str:
+    """Markdown outside code: a fenced sample may show markup as its subject."""
+    return re.sub(r"`[^`\n]*`", "", re.sub(r"```.*?```", "", markdown, flags=re.S))
+
+
+def test_citecast_toml_wins_over_the_generator_config(tmp_path, monkeypatch):
+    """site.base_url and site.permalink in citecast.toml override _config.yml."""
+    library, _ = _site(tmp_path, monkeypatch, "jekyll",
+                       '[site]\nbase_url = "https://notes.example.net"\npermalink = "/:year/:month/:day/:title.html"\n')
+    urls = {p.path.name: p.canonical_url for p in library.pages}
+    assert urls["2009-06-01-edge-case-many-tags.md"] == "https://notes.example.net/2009/06/01/edge-case-many-tags.html"
+    assert urls["about.md"] == "https://notes.example.net/about/"  # its own permalink still wins
+    assert library.site.sources["base_url"] == "citecast.toml"
+
+
+def test_future_true_builds_future_posts(tmp_path, monkeypatch):
+    """Jekyll's `future: true` (here from citecast.toml) publishes the 9999-12-31 post."""
+    library, _ = _site(tmp_path, monkeypatch, "jekyll", "[site]\nfuture = true\n")
+    urls = {p.path.name: p.canonical_url for p in library.pages}
+    assert urls["2010-10-25-post-future-date.md"] == "https://fieldnotes.example.org/notes/post/post-future-date/"
+
+
+def test_skipped_pages_are_information_not_errors(tmp_path, monkeypatch):
+    library, expected = _site(tmp_path, monkeypatch, "hugo")
+    skipped = {p.file for p in library.skipped}
+    assert skipped == {f for f, spec in expected["pages"].items() if "skipped" in spec}
+    assert not library.errors
+
+
+def test_long_title_warns_early_and_social_title_clears_it(tmp_path, monkeypatch):
+    library, _ = _site(tmp_path, monkeypatch, "jekyll")
+    long_file = "_posts/2021-06-06-edge-case-very-long-title.md"
+    warnings = [p for p in library.warnings if p.file == long_file and p.field == "title"]
+    assert any("Reddit takes at most 300" in w.message for w in warnings)
+    assert any("X post" in w.message for w in warnings)
+    path = tmp_path / "jekyll" / long_file
+    path.write_text(path.read_text().replace("categories:", "social_title: Very Long Title, Shortened\ncategories:", 1))
+    library = load_library(load_settings())
+    assert not [p for p in library.warnings if p.file == long_file and p.field in ("title", "social_title")]
+    page = next(p for p in library.pages if p.path == path)
+    assert page.social_title == "Very Long Title, Shortened"
+
+
+def test_every_publishable_fixture_page_is_dated_or_undated_as_its_generator_says(tmp_path, monkeypatch):
+    """Jekyll takes the date from the file name when the front matter has none."""
+    library, _ = _site(tmp_path, monkeypatch, "jekyll")
+    page = next(p for p in library.pages if p.path.name == "2009-06-01-edge-case-many-tags.md")
+    assert page.published == date(2009, 6, 1)
