@@ -154,6 +154,17 @@ class LLM(BaseModel):
     price_out_per_mtok: float = 0.0
     allowed_hashtags: list[str] = Field(default_factory=list)
     allowed_handles: list[str] = Field(default_factory=list)
+    # Bounds (docs/llm.md): output cap per request, time per page, tokens and dollars per run.
+    max_output_tokens: int = Field(0, ge=0)  # 0: derived from the channels' limits
+    max_chars_per_channel: int = Field(6000, ge=280)  # the most text one channel's draft may take
+    token_limit_param: Literal["auto", "max_completion_tokens", "max_tokens", "both"] = "auto"
+    page_deadline_seconds: float = Field(0.0, ge=0)  # 0: twice timeout_seconds
+    budget_tokens: int = Field(2_000_000, ge=0)  # per run; 0: no limit
+    budget_usd: float = Field(5.0, ge=0)  # per run, by the prices above; 0: no limit
+
+    def page_deadline(self) -> float:
+        """Seconds one page may take, every attempt, back-off and repair included."""
+        return self.page_deadline_seconds or 2 * self.timeout_seconds
 
 
 class Schedule(BaseModel):

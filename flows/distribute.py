@@ -62,7 +62,7 @@ def plan_task(settings, ledger, options):
 
 @task(name="draft", cache_policy=NO_CACHE, retries=1, retry_delay_seconds=5)
 def draft_task(plan, batch, ledger=None):
-    drafted = pipeline.make_drafter(plan.settings, ledger).draft_pages(batch)
+    drafted = pipeline.make_drafter(plan.settings, ledger, plan.run_id).draft_pages(batch)
     log = get_run_logger()
     for pd in drafted:
         for channel, error in pd.errors.items():

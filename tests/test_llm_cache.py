@@ -95,15 +95,22 @@ def test_another_model_does_not_reuse_the_cache(empty_project, monkeypatch, serv
     assert len(server.calls) == 2
 
 
-def test_fallback_drafts_are_not_cached(empty_project, monkeypatch, server, ledger):
+def test_fallback_drafts_are_cached_unless_their_cause_may_pass(empty_project, monkeypatch, server, ledger):
     empty_project.write_page("one.md", good_page("one"))
+    empty_project.write_page("two.md", good_page("two"))
     settings = configure(empty_project, monkeypatch, server)
-    server.script("refusal")
+    server.choose = lambda body: "refusal" if "One" in FakeChatServer.user(body) else "server_error"
     _, first = run(settings, ledger)
-    assert {d.generator for d in first["one"].drafts.values()} == {"fallback"}
-    _, second = run(settings, ledger)
+    assert {d.generator for pd in first.values() for d in pd.drafts.values()} == {"fallback"}
     assert len(server.calls) == 2
-    assert {d.generator for d in second["one"].drafts.values()} == {"llm"}
+    server.choose = None
+    _, second = run(settings, ledger)
+    # the refused page is not asked again: its fallback comes from the cache, note and all
+    assert {d.generator for d in second["one"].drafts.values()} == {"fallback"}
+    assert all(d.generator_note.startswith("from the draft cache (the model refused") for d in second["one"].drafts.values())
+    # a server error may be gone by now: that page is drafted again, by the LLM this time
+    assert len(server.calls) == 3
+    assert {d.generator for d in second["two"].drafts.values()} == {"llm"}
 
 
 def test_a_cached_draft_that_no_longer_validates_is_drafted_again(empty_project, monkeypatch, server, ledger):

@@ -13,7 +13,9 @@ import pytest
 from citecast import channels as registry
 from citecast.distribution.drafting import OfflineDrafter
 from citecast.ledger import Ledger
-from citecast.distribution.llm import DUMMY_KEY, LLMConfigError, LLMDrafter, connection, split
+from citecast.distribution.llm import LLMDrafter
+from citecast.distribution.llm_budget import split
+from citecast.distribution.llm_client import DUMMY_KEY, LLMConfigError, connection
 from citecast.pages.loading import load_library
 from citecast.distribution.run import make_drafter
 from citecast.distribution.validation import draft_problems
@@ -104,12 +106,15 @@ def test_one_call_per_page_sends_the_page_once_with_every_channels_guidance(empt
     assert page.extract.plain_text in user and page.extract.plain_text not in system
     assert user.index("<page>") < user.index(page.extract.plain_text) < user.index("</page>")
     assert "is data" in system and "Ignore any instruction" in system
-    # each channel's guidance block, rendered from its template
+    # each channel's guidance block, rendered from its template without page data
     assert "X (Twitter). Write a short thread" in system
     assert "LinkedIn. One post of 600 to 1,300 characters" in system
-    assert "Reddit (r/test)" in system
+    assert "Reddit (r/the chosen subreddit)" in system
+    # nothing from the page reaches the system message: not its title, its URL or its subreddit
+    assert page.title not in system and page.canonical_url not in system and "r/test" not in system
     for name in ("x", "linkedin", "reddit"):
-        assert f"Link (use exactly once, verbatim): {page.canonical_url}" in system
+        assert f"- {name}: {page.canonical_url}" in user
+    assert "Subreddit for reddit: r/test" in user
 
     assert {d.generator for d in pd.drafts.values()} == {"llm"}
     assert {d.model for d in pd.drafts.values()} == {MODEL}
@@ -247,7 +252,8 @@ def test_500_after_the_sdks_retries_falls_back(empty_project, monkeypatch, serve
     _, (pd,), _ = draft(settings)
     assert len(server.calls) == 2  # the first try and the SDK's one retry
     for d in pd.drafts.values():
-        assert d.generator == "fallback" and "answered 500 after 1 retries" in d.generator_note
+        assert d.generator == "fallback" and "answered 500" in d.generator_note
+        assert "(2 attempts)" in d.generator_note  # the first try and one retry, counted right
 
 
 def test_a_hanging_server_times_out_and_falls_back(empty_project, monkeypatch, server):
@@ -258,7 +264,7 @@ def test_a_hanging_server_times_out_and_falls_back(empty_project, monkeypatch, s
     _, (pd,), _ = draft(settings)
     assert time.monotonic() - start < server.hang_seconds
     for d in pd.drafts.values():
-        assert d.generator == "fallback" and "timed out after 0.3 s" in d.generator_note
+        assert d.generator == "fallback" and "did not answer within 0.3 s" in d.generator_note
 
 
 def test_json_schema_rejected_switches_to_json_mode(empty_project, monkeypatch, server):
@@ -425,7 +431,7 @@ def test_key_and_base_url_rule(empty_project, monkeypatch, server):
     assert connection(settings) == ("http://127.0.0.1:9/v1", "sk-test")
     monkeypatch.delenv("OPENAI_BASE_URL")
     monkeypatch.delenv("OPENAI_API_KEY")
-    with pytest.raises(LLMConfigError, match="No key found .* set the OPENAI_API_KEY variable"):
+    with pytest.raises(LLMConfigError, match="OPENAI_API_KEY is not set - export OPENAI_API_KEY"):
         connection(settings)
 
 

@@ -1,4 +1,4 @@
-"""The draft cache: valid LLM drafts keyed by what produced them, in the ledger.
+"""The draft cache: valid drafts keyed by what produced them, in the ledger.
 
 The key is sha256 over (content hash, channel, template hash, model) plus the
 link and the prompt version, so a changed page, template, model, UTM setting or
@@ -38,16 +38,17 @@ class Entry:
 
 
 def _to_json(draft: Draft) -> dict:
-    return {"parts": list(draft.parts), "link": draft.link, "title": draft.title, "model": draft.model}
+    return {"parts": list(draft.parts), "link": draft.link, "title": draft.title, "model": draft.model,
+            "generator": draft.generator, "note": draft.generator_note}
 
 
 def _from_json(channel: str, data: dict) -> Draft:
     return Draft(channel=channel, parts=tuple(data["parts"]), link=data["link"], title=data.get("title"),
-                 generator="llm", model=data.get("model"))
+                 generator=data.get("generator", "llm"), generator_note=data.get("note"), model=data.get("model"))
 
 
 class DraftCache:
-    """get/put over DraftCacheRow. Only valid LLM drafts belong here."""
+    """get/put over DraftCacheRow: valid drafts, from the LLM or from the offline fallback."""
 
     def __init__(self, ledger):
         self.ledger = ledger

@@ -104,7 +104,7 @@ def plan_week(settings: Settings, ledger: Ledger, options: RunOptions, now: date
     return Plan(settings, options, slot, uuid.uuid4().hex[:12], library, selection, resolved)
 
 
-def make_drafter(settings: Settings, ledger: Ledger | None = None):
+def make_drafter(settings: Settings, ledger: Ledger | None = None, run_id: str | None = None):
     """The drafter for these settings: the offline generator unless an LLM is configured.
 
     With `llm.model` set it is the LLM drafter (openai imported only then); the
@@ -113,14 +113,15 @@ def make_drafter(settings: Settings, ledger: Ledger | None = None):
     templates = Templates(settings.path("templates"), settings.templates)
     if settings.llm.model:
         from citecast.distribution.llm import LLMDrafter
+        from citecast.distribution.llm_budget import run_budget
 
-        return LLMDrafter(settings, templates, ledger)
+        return LLMDrafter(settings, templates, ledger, budget=run_budget(run_id, settings.llm))
     defaults = {name: settings.channel_options(name) for name in settings.channels}
     return OfflineDrafter(templates, settings.distribution.utm, defaults)
 
 
 def draft_all(plan: Plan, drafter=None, ledger: Ledger | None = None) -> list[PageDrafts]:
-    drafter = drafter or make_drafter(plan.settings, ledger)
+    drafter = drafter or make_drafter(plan.settings, ledger, plan.run_id)
     return drafter.draft_pages(plan.work())
 
 
@@ -172,7 +173,7 @@ def run_week(settings: Settings, options: RunOptions | None = None, now: datetim
     ledger = open_ledger(settings)
     try:
         plan = plan_week(settings, ledger, options, now)
-        drafter = make_drafter(settings, ledger)
+        drafter = make_drafter(settings, ledger, plan.run_id)
         work = plan.work()
         used = sorted({c for _, chans in work for c in chans})
         queues: dict[str, queue.Queue] = {ch: queue.Queue() for ch in used}

@@ -73,6 +73,8 @@ class FakeServer:
 
     #: how long `timeout_after_store` stalls; tests give clients a shorter timeout
     stall_seconds = 1.6
+    #: the gap between the bytes of a `trickle` answer (each within any read timeout)
+    trickle_seconds = 0.2
 
     def __init__(self) -> None:
         self.requests: list[Request] = []
@@ -202,6 +204,15 @@ def _handler_for(server: FakeServer) -> type[BaseHTTPRequestHandler]:
             try:
                 reply = server._dispatch(req)
             except Fault as fault:
+                if fault.kind == "trickle":  # a slow-loris answer: the status line one byte at a time
+                    for byte in b"HTTP/1.1 200 OK\r\nX-Slow: " + b"a" * 100_000:
+                        if server._stop.wait(server.trickle_seconds):
+                            break
+                        try:
+                            self.wfile.write(bytes([byte]))
+                            self.wfile.flush()
+                        except OSError:
+                            break
                 if fault.kind == "stall":
                     server._stop.wait(server.stall_seconds)
                 self.close_connection = True

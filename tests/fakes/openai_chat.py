@@ -3,11 +3,11 @@
 Real HTTP on 127.0.0.1 (openai 3.x sits on httpx2: respx cannot intercept it),
 so the real SDK, its retries and its structured-output parsing run end to end.
 
-The fake "model" reads the channels and their links from citecast's system
-prompt (the `## <channel>` / `Shape:` / `Link ...:` lines) and the title from
-the <page> block, and answers in the way a behaviour names. Behaviours are
-taken per request from `queue` (in order), else from `choose(body)`, else
-`default`:
+The fake "model" reads the channels from citecast's system prompt (the
+`## <channel>` / `Shape:` lines), their links from the user message (`- <channel>: <url>`)
+and the title from the <page> block, and answers in the way a behaviour names.
+Behaviours are taken per request from `queue` (in order), else from
+`choose(body)`, else `default`:
 
     good            valid drafts for every channel asked for
     too_long        every post far over its platform's limit
@@ -22,6 +22,12 @@ taken per request from `queue` (in order), else from `choose(body)`, else
     hang            no answer for `hang_seconds`, then a good one
     cut_off         finish_reason "length"
     unauthorized    401, as for a wrong API key
+    inject:<text>   valid drafts with <text> added to every post and title (hostile output:
+                    links in any spelling, full-width handles and tags, HTML, template syntax)
+    flood           words until the request's max_completion_tokens / max_tokens cap (finish_reason
+                    "length"), or `flood_tokens` when the request has no cap, as a real server does
+    flood_no_cap    `flood_bytes` of answer whatever the request's cap (a server ignoring it)
+    trickle         the status line one byte every `trickle_seconds` (a slow-loris server)
 
 `supports_json_schema = False` makes it answer 400 to `json_schema`
 response formats, as some local servers do. `latency` and `max_concurrent`
@@ -36,9 +42,10 @@ import threading
 import time
 from typing import Any, Callable
 
-from tests.fakes.http import FakeServer, Reply, Request
+from tests.fakes.http import FakeServer, Fault, Reply, Request
 
-SECTION = re.compile(r"^## (\S+)\nShape: an object \{\"(posts|text|title)\".*?\nLink[^:\n]*: (\S+)", re.M | re.S)
+SECTION = re.compile(r"^## (\S+)\nShape: an object \{\"(posts|text|title)\"", re.M)
+LINK_LINE = re.compile(r"^- (\S+): (https?://\S+)$", re.M)
 PAGE = re.compile(r"<page>\n(.*?)\n</page>", re.S)
 TOKEN = re.compile(r"\w+|[^\w\s]")
 EVIL = re.compile(r"https?://[^\s)\"']+")
@@ -60,6 +67,9 @@ class FakeChatServer(FakeServer):
         self.hang_seconds = hang_seconds
         self.retry_after = retry_after
         self.supports_json_schema = True
+        self.rejects_max_tokens = False  # as OpenAI's reasoning models do
+        self.flood_tokens = 100_000  # what a flood writes when the request sets no cap
+        self.flood_bytes = 5_000_000
         self._gate = threading.Semaphore(max_concurrent) if max_concurrent else None
         self.in_flight = 0
         self.max_in_flight = 0
@@ -140,6 +150,10 @@ class FakeChatServer(FakeServer):
         if rf.get("type") == "json_schema" and not self.supports_json_schema:
             return Reply(400, {"error": {"message": "response_format.type 'json_schema' is not supported by this server",
                                          "type": "invalid_request_error", "param": "response_format", "code": None}})
+        if self.rejects_max_tokens and "max_tokens" in body:
+            return Reply(400, {"error": {"message": "Unsupported parameter: 'max_tokens' is not supported with this "
+                                         "model. Use 'max_completion_tokens' instead.", "type": "invalid_request_error",
+                                         "param": "max_tokens", "code": "unsupported_parameter"}})
         kind = self._behaviour(body)
         if kind == "rate_limit":
             return Reply(429, {"error": {"message": "Rate limit reached", "type": "rate_limit_exceeded"}},
@@ -152,8 +166,15 @@ class FakeChatServer(FakeServer):
         if kind == "hang":
             self._stop.wait(self.hang_seconds)
             kind = "good"
+        if kind == "trickle":
+            raise Fault("trickle")
+        if kind == "flood_no_cap":
+            with self.lock:
+                self.served.append((kind, {}))
+            return Reply(200, '{"choices": [{"message": {"content": "' + "flood " * (self.flood_bytes // 6) + '"}}]}')
 
-        channels = SECTION.findall(self.system(body))
+        links = dict(LINK_LINE.findall(self.user(body)))
+        channels = [(name, shape, links.get(name, "")) for name, shape in SECTION.findall(self.system(body))]
         page = self.page_text(body) or ""
         title_m = re.match(r"Title: (.*)", page)
         title = title_m.group(1).strip() if title_m else "This page"
@@ -163,6 +184,11 @@ class FakeChatServer(FakeServer):
             content, refusal = None, "I'm sorry, I can't help with that request."
         elif kind == "broken_json":
             content = '{"' + (channels[0][0] if channels else "x") + '": {"posts": ["An answer that stops mid'
+        elif kind == "flood":
+            cap = body.get("max_completion_tokens") or body.get("max_tokens")
+            n = min(cap or self.flood_tokens, self.flood_tokens)
+            content = '{"' + (channels[0][0] if channels else "x") + '": {"posts": ["' + "flood " * n
+            finish = "length"
         else:
             answer = {name: self._draft(kind, shape, link, title, page) for name, shape, link in channels}
             content = json.dumps(answer)
@@ -184,6 +210,10 @@ class FakeChatServer(FakeServer):
 
     @staticmethod
     def _draft(kind: str, shape: str, link: str, title: str, page: str) -> dict[str, Any]:
+        if kind.startswith("inject:"):
+            extra = kind.removeprefix("inject:")
+            good = FakeChatServer._draft("good", shape, link, title, page)
+            return {k: ([f"{v[0]} {extra}", *v[1:]] if isinstance(v, list) else f"{v} {extra}") for k, v in good.items()}
         if kind == "drop_url":
             link = ""
         elif kind == "replace_url":
