@@ -66,8 +66,14 @@ class Citations(BaseModel):
     max_retries: int = Field(2, ge=0)
     queries_dir: Path = Path("queries")  # <topic>.txt, one query a line, beside pages' queries
     freshness_days: list[int] = Field(default_factory=lambda: [30, 90, 180, 365])
-    min_observations: int = Field(30, ge=1)  # per arm, before a winner is named
-    window_days: int = Field(28, ge=1)  # before/after windows around the first distribution
+    # The comparison (docs/citations.md): no verdict below these, only "not enough data yet".
+    min_pages_per_arm: int = Field(5, ge=2)  # pages per cohort, in topics that hold both cohorts
+    min_rounds: int = Field(3, ge=1)  # weekly rounds with answers
+    min_effect: float = Field(0.10, gt=0, lt=1)  # smallest difference in citation rate worth finding (power)
+    comparisons: list[tuple[str, str]] = Field(default_factory=lambda: [
+        ("distribution", "links"), ("distribution", "control"), ("links", "control"), ("both", "control")])
+    drill_down_answers: int = Field(10, ge=0)  # citing answers listed per page in the report
+    top_competitors: int = Field(10, ge=1)  # domains and URLs per topic in share of voice
     report_dir: Path = Path("reports")
     # What the ledger keeps of each answer: a bounded excerpt, all of it, or nothing (hash only).
     keep_answer: Literal["excerpt", "full", "none"] = "excerpt"

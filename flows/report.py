@@ -20,6 +20,7 @@ from prefect.cache_policies import NO_CACHE
 
 from citecast.settings import load_settings
 from citecast.citations.report import Written, run_report
+from citecast.citations.report.text import csv_value
 
 
 def _day(d: Optional[date]) -> Optional[datetime]:
@@ -38,15 +39,16 @@ def citation_report(since: Optional[date] = None, until: Optional[date] = None, 
     settings = load_settings()
     written = report_task(settings, since, until, out)
     log = get_run_logger()
-    for verdict in written.report.verdicts:
-        log.info(verdict.text)
+    for line in written.report.verdict_lines():
+        log.info(line)
     create_markdown_artifact(key="citation-report", markdown=written.markdown,
                              description=f"Citation report; HTML at {written.html}")
-    head, rows = written.report.tables()["by_cohort"]
-    create_table_artifact(key="citation-by-cohort", table=[dict(zip(head, r)) for r in rows],
-                          description="Citation rate, share and visibility by cohort, with counts")
+    for name in ("verdicts", "cohort_topic", "time_to_citation"):  # the same tables as the HTML and CSV
+        table = written.report.tables[name]
+        create_table_artifact(key=f"citation-{name.replace('_', '-')}", table=[{k: csv_value(v) for k, v in r.items()} for r in table.as_dicts()],
+                              description=table.title)
     return {"html": str(written.html), "csv": [str(p) for p in written.csv],
-            "verdicts": [v.text for v in written.report.verdicts]}
+            "verdicts": written.report.verdict_lines()}
 
 
 if __name__ == "__main__":

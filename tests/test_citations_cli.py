@@ -32,7 +32,7 @@ brand_names = ["citecast"]
 samples = 2
 timeout_seconds = 2
 max_retries = 0
-min_observations = 1
+min_pages_per_arm = 2
 [citations.engines.fake]
 kind = "openai_search"
 model = "gpt-test"

@@ -1,130 +1,254 @@
-"""The report on a seeded dataset whose metrics were computed by hand (see the comments)."""
+"""Every figure of the report's tables on a small dataset computed by hand (see the comments).
+
+Pages (topic, cohort, published/updated, start):
+  a  t1 distribution  2026-01-01/01-01  distributed 01-12   (also https://ex.com/old-a)
+  e  t1 distribution  2026-01-01/01-01  distributed 01-05
+  b  t1 links         2025-06-01/06-01  first link 01-05
+  f  t1 links         -                 first link 02-01, never cited
+  c  t2 control       -                 no start
+  d  t2 distribution  2026-01-15/-      distributed 01-14 (before publication: starts 01-15)
+Answers (12:00 UTC):
+  1 openai     t1 01-10  ex.com/a, other.com/x
+  2 openai     t1 01-20  other.com/y, ex.com/b, ex.com/old-a
+  3 perplexity t1 02-15  ex.com/e
+  4 perplexity t2 01-12  ex.com/c, ex.com/d            (d not yet published)
+  5 perplexity t2 02-20  other.com/z, ex.com/d, ex.com/unknown-page
+  6 llama      t1 01-11  cannot cite, brand mentioned
+"""
 
 from __future__ import annotations
 
 import csv
+import math
 from datetime import date, datetime, timezone
-from fractions import Fraction as F
 
-from citecast.citations.model import Observation, Cited, PageIndex, PageRef, record_observation
+import pytest
+
+from citecast.citations.model import Cited, Observation, PageIndex, PageRef, record_observation
+from citecast.citations.report import Link, ReportData, Rules, build_report, load_data
+from citecast.citations.report.csv import write_csv
+from citecast.citations.report.html import to_html
+from citecast.citations.report.markdown import to_markdown
+from citecast.citations.report.metrics import mean_interval, wilson
 from citecast.ledger.citation_tables import BacklinkRow
 from citecast.ledger.store import Ledger
 from citecast.ledger.tables import EventRow
-from citecast.citations.report import Link, Obs, ReportData, Tally, build_report, compare, load_data, to_html, to_markdown, write_csv
 
-A = PageRef("a", "https://ex.com/a", ("https://ex.com/old-a",), "t1", "distribution", date(2026, 1, 1))
-B = PageRef("b", "https://ex.com/b", (), "t1", "links", date(2025, 6, 1))
-C = PageRef("c", "https://ex.com/c", (), "t2", "control")
-
-
-def at(day: str) -> datetime:
-    return datetime.fromisoformat(day + "T12:00:00+00:00")
-
-
-OBS = [
-    Obs(1, "openai", "t1", at("2026-01-10"), ((1, "https://ex.com/a?utm_source=x"), (2, "https://other.com/x")),
-        brand_mentioned=False),
-    Obs(2, "openai", "t1", at("2026-01-20"), ((1, "https://other.com/y"), (2, "https://ex.com/b"), (3, "https://ex.com/old-a"))),
-    Obs(3, "perplexity", "t1", at("2026-02-15"), ()),
-    Obs(4, "perplexity", "t2", at("2026-01-15"), ((1, "https://ex.com/c"),)),
-    Obs(5, "perplexity", "t2", at("2026-02-20"), ((1, "https://other.com/z"), (2, "https://other.com/w"))),
-    Obs(6, "llama", "t1", at("2026-01-11"), (), can_cite=False, brand_mentioned=True),
+D = date
+PAGES = [
+    PageRef("a", "https://ex.com/a", ("https://ex.com/old-a",), "t1", "distribution", D(2026, 1, 1), D(2026, 1, 1)),
+    PageRef("e", "https://ex.com/e", (), "t1", "distribution", D(2026, 1, 1), D(2026, 1, 1)),
+    PageRef("b", "https://ex.com/b", (), "t1", "links", D(2025, 6, 1), D(2025, 6, 1)),
+    PageRef("f", "https://ex.com/f", (), "t1", "links"),
+    PageRef("c", "https://ex.com/c", (), "t2", "control"),
+    PageRef("d", "https://ex.com/d", (), "t2", "distribution", None, D(2026, 1, 15)),
 ]
-LINKS = [Link("b", "src1.com", "guide", date(2026, 1, 5)), Link("b", "src2.com", "Guide", date(2026, 1, 12), False),
-         Link("b", "src1.com", "read more", date(2026, 1, 19))]
-DATA = ReportData([A, B, C], OBS, {"a": datetime(2026, 1, 12, tzinfo=timezone.utc)}, LINKS)
 
 
-def metrics(t: Tally):
-    return (len(t.answers), t.pairs, t.cited, t.citations, t.rate, t.share, t.visibility)
+def at(day: str, hour: int = 12) -> datetime:
+    return datetime.fromisoformat(f"{day}T{hour:02d}:00:00+00:00")
 
 
-def test_rates_shares_visibility_by_page_topic_cohort():
-    r = build_report(DATA, min_observations=3)
-    assert (r.answers, r.all_answers, r.pairs) == (5, 6, 8)
-    # a: cited at 1 (o1) and 3 (o2, old URL), not in o3; all citations 2+3+0; visibility (1 + 1/3 + 0)/3
-    assert metrics(r.by_page["a"]) == (3, 3, 2, 5, F(2, 3), F(2, 5), F(4, 9))
-    # b: cited at 2 in o2 only
-    assert metrics(r.by_page["b"]) == (3, 3, 1, 5, F(1, 3), F(1, 5), F(1, 6))
-    # c: cited at 1 in o4, not in o5 (2 other citations)
-    assert metrics(r.by_page["c"]) == (2, 2, 1, 3, F(1, 2), F(1, 3), F(1, 2))
-    assert metrics(r.by_topic["t1"]) == (3, 6, 3, 10, F(1, 2), F(3, 10), F(11, 36))
-    assert metrics(r.by_cohort["distribution"]) == metrics(r.by_page["a"])
-    assert metrics(r.by_cohort["links"]) == metrics(r.by_page["b"])
-    assert metrics(r.by_cohort["control"]) == metrics(r.by_page["c"])
-    assert metrics(r.by_engine["openai"]) == (2, 4, 3, 10, F(3, 4), F(3, 10), F(1, 2) * (1 + F(1, 3) + F(1, 2)) / 2)
+ANSWERS = [
+    (1, "openai", "t1", "2026-01-10", ["https://ex.com/a?utm_source=x", "https://other.com/x"], True, False),
+    (2, "openai", "t1", "2026-01-20", ["https://other.com/y", "https://ex.com/b", "https://ex.com/old-a"], True, None),
+    (3, "perplexity", "t1", "2026-02-15", ["https://ex.com/e"], True, None),
+    (4, "perplexity", "t2", "2026-01-12", ["https://ex.com/c", "https://ex.com/d"], True, None),
+    (5, "perplexity", "t2", "2026-02-20", ["https://other.com/z", "https://ex.com/d", "https://ex.com/unknown-page"],
+     True, None),
+    (6, "llama", "t1", "2026-01-11", [], False, True),
+]
+FIRSTS = {"a": at("2026-01-12", 0), "e": at("2026-01-05", 0), "d": at("2026-01-14", 0)}
+LINKS = [Link("b", "src1.com", "guide", D(2026, 1, 5), True), Link("b", "src2.com", "Guide", D(2026, 1, 12), False),
+         Link("b", "src1.com", "read more", D(2026, 1, 19), None), Link("f", "src3.com", "x", D(2026, 2, 1), True)]
+NOW = at("2026-03-01", 0)
 
 
-def test_freshness_buckets():
-    r = build_report(DATA)
-    # a updated 2026-01-01: ages 9, 19 (cited) and 45; b updated 2025-06-01: ages 223, 233, 259; c: no date
-    assert {k: (t.pairs, t.cited) for k, t in r.by_freshness.items()} == {
-        "0-30d": (2, 2), "31-90d": (1, 0), "181-365d": (3, 1), "unknown": (2, 1)}
-    assert r.by_freshness["0-30d"].visibility == F(2, 3)
-    assert r.by_freshness["31-90d"].share is None  # no citations at all: no share, not 0%
+def data() -> ReportData:
+    from citecast.citations.model import normalize_url
+
+    answers = [dict(id=i, engine=e, surface="api", topic=t, query=f"q{i}", observed_at=at(d), can_cite=c,
+                    brand_mentioned=b) for i, e, t, d, _, c, b in ANSWERS]
+    cited = [dict(observation_id=a[0], position=k + 1, normalized_url=normalize_url(u))
+             for a in ANSWERS for k, u in enumerate(a[4])]
+    return ReportData.of(PAGES, answers, cited, first_distribution=FIRSTS, links=LINKS,
+                         excerpts={2: "Backlinks still matter, says ex.com."})
 
 
-def test_time_to_first_citation_and_windows():
-    r = build_report(DATA, window_days=28)
-    a, b, c = r.timing["a"], r.timing["b"], r.timing["c"]
-    # a: distributed 01-12 00:00; cited 01-10 (before) and 01-20 12:00 (8.5 days after)
-    assert (a.start_kind, a.first_citation, a.days_to_citation, a.cited_before_start) == (
-        "distribution", at("2026-01-20"), 8, True)
-    assert (a.before.pairs, a.before.cited, a.after.pairs, a.after.cited) == (1, 1, 1, 1)  # o3 (02-15) is past 02-09
-    # b (links cohort): first link 01-05; cited 01-20 12:00
-    assert (b.start_kind, b.first_link, b.days_to_citation, b.cited_before_start) == ("link", date(2026, 1, 5), 15, False)
-    assert (b.before.pairs, b.after.pairs, b.after.cited) == (0, 2, 1)
-    assert (c.start_kind, c.start, c.days_to_citation) == ("none", None, None)
-    ls = r.links["b"]
-    assert (ls.links, ls.referring_domains, ls.links_per_week, ls.dofollow_share, ls.anchor_diversity) == (
-        3, 2, F(1), F(2, 3), F(2, 3))
-    assert r.brand == {"openai": (0, 1), "llama": (1, 1)}
+@pytest.fixture(scope="module")
+def report():
+    return build_report(data(), now=NOW)
 
 
-def test_no_winner_on_small_numbers_or_noise():
-    few = build_report(DATA, min_observations=30).verdicts[0]
-    assert few.winner is None and few.text.startswith("no winner yet: too few observations")
-    assert "distribution 66.7% (2/3) vs links 33.3% (1/3)" in few.text
-    noise = build_report(DATA, min_observations=3).verdicts[0]
-    assert noise.winner is None and noise.text.startswith("no clear difference")
-    big = lambda c, n: Tally(pairs=n, cited=c)
-    assert compare("distribution", big(60, 100), "links", big(30, 100), 30).winner == "distribution"
-    assert compare("distribution", big(30, 100), "links", big(60, 100), 30).winner == "links"
-    assert compare("distribution", big(60, 100), "links", big(30, 29), 30).winner is None
+def rows(report, name, key_cols):
+    t = report.tables[name]
+    return {tuple(r[k] for k in key_cols): r for r in t.as_dicts()}
 
 
-def test_outputs(tmp_path):
-    r = build_report(DATA, min_observations=3)
-    html = to_html(r)
-    assert html.count("data:image/png;base64,") == 5 and "<script" not in html and "http" not in html.split("<body>")[0]
-    assert "66.7% (2/3)" in html
-    md = to_markdown(r)
-    assert "| distribution | 66.7% (2/3) | 40.0% (2/5) | 0.444 | 3 |" in md
-    files = {p.name: p for p in write_csv(r, tmp_path)}
-    with files["by_cohort.csv"].open() as fh:
-        rows = list(csv.DictReader(fh))
-    assert rows[0] == {"cohort": "distribution", "answers": "3", "pairs": "3", "cited": "2", "citations": "5",
-                       "citation_rate": "0.6667", "citation_share": "0.4", "visibility": "0.4444"}
+def approx(x):
+    return pytest.approx(x, abs=1e-9)
+
+
+def test_page_table(report):
+    p = rows(report, "pages", ["page"])
+    # a: answers 1,2,3 of t1; cited in 1 (pos 1) and 2 (old URL, pos 3); URLs in them 2+3+1
+    assert (p[("a",)]["answers"], p[("a",)]["cited"]) == (3, 2)
+    assert p[("a",)]["rate"] == approx(2 / 3) and p[("a",)]["visibility"] == approx((1 + 1 / 3) / 3)
+    assert p[("a",)]["share"] == approx(2 / 6)
+    # Wilson by hand: z = 1.959964, n = 3, p = 2/3
+    z, n, q = 1.959963984540054, 3, 2 / 3
+    centre = (q + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(q * (1 - q) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    assert p[("a",)]["rate_low"] == approx(centre - half) and p[("a",)]["rate_high"] == approx(centre + half)
+    assert (p[("b",)]["cited"], p[("b",)]["visibility"], p[("b",)]["share"]) == (1, approx(0.5 / 3), approx(1 / 6))
+    assert (p[("e",)]["cited"], p[("e",)]["visibility"]) == (1, approx(1 / 3))
+    assert (p[("f",)]["answers"], p[("f",)]["cited"], p[("f",)]["rate"]) == (3, 0, 0.0)
+    # c: answers 4 and 5 (no publication date: both count); cited in 4 at 1; URLs 2 + 3
+    assert (p[("c",)]["answers"], p[("c",)]["cited"], p[("c",)]["share"]) == (2, 1, approx(1 / 5))
+    # d: published 01-15, so answer 4 (01-12) is no opportunity and its citation no pickup
+    assert (p[("d",)]["answers"], p[("d",)]["cited"], p[("d",)]["rate"]) == (1, 1, 1.0)
+    # freshness on 2026-03-01: a updated 01-01 -> 59 days; b 2025-06-01 -> 273; d published 01-15 -> 45
+    assert [p[(s,)]["freshness"] for s in "abcd"] == ["31-90d", "181-365d", "unknown", "31-90d"]
+    # links of b: 3 rows, 2 domains; follow said by 2 of them, 1 dofollow
+    assert (p[("b",)]["links"], p[("b",)]["referring_domains"], p[("b",)]["dofollow_share"]) == (3, 2, 0.5)
+
+
+def test_cohort_by_topic_and_freshness(report):
+    ct = rows(report, "cohort_topic", ["cohort", "topic"])
+    dt1 = ct[("distribution", "t1")]  # a 2/3, e 1/3: mean 1/2; t(1) interval clipped to [0, 1]
+    assert (dt1["pages"], dt1["answers"], dt1["cited"], dt1["page_list"]) == (2, 6, 3, "a;e")
+    assert dt1["mean_rate"] == approx(0.5) and (dt1["ci_low"], dt1["ci_high"]) == (0.0, 1.0)
+    lt1 = ct[("links", "t1")]  # b 1/3, f 0
+    assert lt1["mean_rate"] == approx(1 / 6) and lt1["pooled_rate"] == approx(1 / 6)
+    assert ct[("distribution", "t2")]["mean_rate"] == 1.0 and ct[("distribution", "t2")]["ci_low"] is None
+    assert ct[("control", "t2")]["mean_rate"] == approx(0.5)
+    assert list(ct) == [("distribution", "t1"), ("distribution", "t2"), ("links", "t1"), ("control", "t2")]
+    cf = rows(report, "cohort_freshness", ["cohort", "freshness"])
+    # a: 01-10, 01-20 fresh (9, 19 days) both cited; 02-15 (45 days) not; e the other way round; d 36 days, cited
+    assert (cf[("distribution", "0-30d")]["mean_rate"], cf[("distribution", "0-30d")]["pages"]) == (approx(0.5), 2)
+    assert cf[("distribution", "31-90d")]["mean_rate"] == approx(2 / 3)
+    assert cf[("distribution", "31-90d")]["page_list"] == "a;d;e"
+    assert (cf[("links", "181-365d")]["cited"], cf[("links", "181-365d")]["answers"]) == (1, 3)
+    assert (cf[("links", "unknown")]["cited"], cf[("control", "unknown")]["mean_rate"]) == (0, approx(0.5))
+
+
+def test_mean_interval_by_hand():
+    mean, lo, hi = mean_interval([0.2, 0.4, 0.6])
+    half = 4.302652729911275 * 0.2 / math.sqrt(3)  # t(0.975, 2) * sd / sqrt(n)
+    assert (mean, lo, hi) == (approx(0.4), 0.0, approx(0.4 + half))
+    assert wilson(0, 0) == (None, None)
+
+
+def test_time_to_first_citation(report):
+    t = report.survival.timings
+    assert (t["a"].status, t["a"].cited_before_start) == ("cited before its start", True)  # 01-10 < 01-12
+    assert t["a"].days_to_citation == approx(8.5)
+    assert (t["e"].status, t["e"].days_to_citation) == ("cited", approx(41.5))
+    assert (t["d"].start, t["d"].start_kind, t["d"].days_to_citation) == (at("2026-01-15", 0), "distribution", 36.5)
+    assert (t["b"].start_kind, t["b"].days_to_citation) == ("link", approx(15.5))
+    assert (t["f"].status, t["f"].end) == ("censored", at("2026-02-15"))  # last answer of t1
+    assert t["c"].status == "no start date"
+    curves = {c.cohort: c for c in report.survival.curves}
+    # distribution: e 41.5 and d 36.5, both cited: KM median 36.5; links: f censored at 14.5, b cited at 15.5
+    assert (curves["distribution"].pages, curves["distribution"].events, curves["distribution"].median_days) == (
+        2, 2, approx(36.5))
+    assert (curves["links"].pages, curves["links"].events, curves["links"].median_days) == (2, 1, approx(15.5))
+    assert [p[:2] for p in curves["links"].points] == [(0.0, 0.0), (14.5, 0.0), (15.5, 1.0)]
+    tests = rows(report, "time_to_citation_tests", ["arm_a", "arm_b"])
+    assert tests[("distribution", "links")]["p"] is None
+    # d is in t2, where no links page is: 1 distribution page shares a topic with links
+    assert "distribution has 1 page in shared topics (need 5)" in tests[("distribution", "links")]["note"]
+
+
+def test_left_truncation_for_pages_started_before_since():
+    d = data()
+    d.cited_before_window = {}
+    since = at("2026-01-15", 0)
+    d.answers = d.answers.filter(d.answers["observed_at"] >= since)
+    r = build_report(d, since=since, now=NOW)
+    t = r.survival.timings
+    # e started 01-05: at risk from 01-15 (10 days in), cited 02-15 12:00 -> 41.5 days from its own start
+    assert (t["e"].entry_days, t["e"].days_to_citation, t["e"].status) == (10.0, approx(41.5), "cited")
+    d.cited_before_window = {"e": at("2026-01-10")}
+    t = build_report(d, since=since, now=NOW).survival.timings
+    assert t["e"].status == "cited before the window"
+
+
+def test_competitors_and_unmatched(report):
+    comp = rows(report, "competitors", ["topic", "domain"])
+    # t1: 6 cited URLs, 4 on ex.com (answers 1, 2, 3), 2 on other.com (answers 1, 2)
+    assert (comp[("t1", "ex.com")]["answers"], comp[("t1", "ex.com")]["citations"]) == (3, 4)
+    assert comp[("t1", "ex.com")]["share_of_voice"] == approx(4 / 6) and comp[("t1", "ex.com")]["ours"] == "yes"
+    assert comp[("t1", "other.com")]["share_of_voice"] == approx(2 / 6) and comp[("t1", "other.com")]["ours"] == ""
+    assert comp[("t2", "ex.com")]["share_of_voice"] == approx(4 / 5)
+    urls = report.tables["top_cited_urls"].as_dicts()
+    assert [(u["url"], u["answers"], u["page"]) for u in urls if u["topic"] == "t2"] == [
+        ("https://ex.com/d", 2, "d"), ("https://ex.com/c", 1, "c"), ("https://ex.com/unknown-page", 1, ""),
+        ("https://other.com/z", 1, "")]
+    (un,) = report.tables["unmatched_own_urls"].as_dicts()
+    assert (un["url"], un["answers"], un["first_seen"], un["example_query"]) == (
+        "https://ex.com/unknown-page", 1, at("2026-02-20"), "q5")
+
+
+def test_engine_weeks_and_answers(report):
+    ew = rows(report, "engine_weeks", ["engine", "week"])
+    assert set(ew) == {("openai", "2026-W02"), ("openai", "2026-W04"), ("perplexity", "2026-W03"),
+                       ("perplexity", "2026-W07"), ("perplexity", "2026-W08"), ("llama", "2026-W02")}
+    assert (ew[("llama", "2026-W02")]["can_cite"], ew[("llama", "2026-W02")]["citing_us_rate"]) == (0, None)
+    assert ew[("llama", "2026-W02")]["brand_rate"] == 1.0 and ew[("openai", "2026-W02")]["brand_rate"] == 0.0
+    assert ew[("openai", "2026-W04")]["citing_us"] == 1
+    ans = report.tables["answers"].as_dicts()
+    # newest first per page; d's answer 4 came before d was published: not behind any figure
+    assert [(a["page"], a["answer_id"], a["position"]) for a in ans] == [
+        ("a", 2, 3), ("a", 1, 1), ("b", 2, 2), ("c", 4, 1), ("d", 5, 2), ("e", 3, 1)]
+    assert ans[0]["excerpt"] == "Backlinks still matter, says ex.com."
+
+
+def test_verdict_says_not_enough_data(report):
+    (dl,) = [c for c in report.comparisons if (c.a, c.b) == ("distribution", "links")]
+    assert dl.p is None and dl.winner is None and (dl.pages_a, dl.pages_b, dl.rounds) == (2, 2, 3)
+    text = dl.text(report.rules)
+    assert text.startswith("distribution vs links: not enough data yet (distribution has 2 pages (need 5); "
+                           "links has 2 pages (need 5); 2 vs 2 pages in 1 topic, 3 rounds)")
+
+
+def test_outputs(report, tmp_path):
+    html = to_html(report)
+    assert html.count("data:image/png;base64,") == 5 and "<script" not in html
+    assert "src='http" not in html and "href='http" not in html
+    assert "id='pages-a'" in html and "href='#answers-a'" in html and "id='answers-a'" in html
+    md = to_markdown(report)
+    assert "| distribution | t1 | 2 | 6 | 3 | 50.0% | 0.0% | 100.0% | 50.0% |" in md
+    files = {p.name: p for p in write_csv(report, tmp_path)}
+    assert set(report.tables) == {n.removesuffix(".csv") for n in files}
+    with files["cohort_topic.csv"].open() as fh:
+        first = next(csv.DictReader(fh))
+    assert first == {"cohort": "distribution", "topic": "t1", "pages": "2", "answers": "6", "cited": "3",
+                     "mean_rate": "0.5", "ci_low": "0.0", "ci_high": "1.0", "pooled_rate": "0.5", "page_list": "a;e"}
 
 
 def test_load_data_from_the_ledger(tmp_path):
     ledger = Ledger(f"sqlite:///{tmp_path / 'l.db'}")
     try:
-        index = PageIndex([A, B, C])
+        index = PageIndex(PAGES)
         record_observation(ledger, Observation("openai", "api", "q", "t1", at("2026-01-10"),
                                                [Cited("https://ex.com/a?utm_source=x"), Cited("https://other.com/x"),
                                                 Cited("https://ex.com/src", "source")]), index)
+        record_observation(ledger, Observation("openai", "api", "q", "t1", at("2025-12-01"), [Cited("https://ex.com/e")]),
+                           index)
         with ledger.session() as s:
-            for status, ts in (("dry_run", datetime(2026, 1, 5, tzinfo=timezone.utc)),
-                               ("published", datetime(2026, 1, 12, tzinfo=timezone.utc))):
+            for status, ts in (("dry_run", at("2026-01-05", 0)), ("published", at("2026-01-12", 0))):
                 s.add(EventRow(page="a", channel="x" if status == "dry_run" else "reddit", slot="2026-W02", seq=0,
-                               status=status, canonical_url=A.canonical_url, published_at=ts))
+                               status=status, canonical_url=PAGES[0].canonical_url, published_at=ts))
             s.add(BacklinkRow(source_url="https://src1.com/p", source_domain="src1.com", target_url="https://ex.com/b",
-                              target_normalized="https://ex.com/b", page="b", anchor="g", first_seen=date(2026, 1, 5),
+                              target_normalized="https://ex.com/b", page="b", anchor="g", first_seen=D(2026, 1, 5),
                               follow=True, tool="ahrefs"))
-        data = load_data(ledger, [A, B, C])
+        got = load_data(ledger, PAGES, since=at("2026-01-01", 0))
     finally:
         ledger.close()
-    assert data.first_distribution == {"a": datetime(2026, 1, 12, tzinfo=timezone.utc)}  # published beats dry run
-    assert data.observations[0].cited == ((1, "https://ex.com/a"), (2, "https://other.com/x"))
-    assert data.links == [Link("b", "src1.com", "g", date(2026, 1, 5), True)]
+    assert got.first_distribution == {"a": at("2026-01-12", 0)}  # published beats dry run
+    assert got.answers["observed_at"].to_list() == [at("2026-01-10")]
+    assert sorted(got.cited.select("position", "normalized_url").iter_rows()) == [
+        (1, "https://ex.com/a"), (2, "https://other.com/x")]
+    assert got.cited_before_window == {"e": at("2025-12-01")}
+    assert got.links == [Link("b", "src1.com", "g", D(2026, 1, 5), True)]

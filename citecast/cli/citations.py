@@ -63,8 +63,8 @@ def register(app: typer.Typer) -> None:
         from citecast.citations.report import run_report
 
         written = run_report(_settings(), out=out, since=_when(since, "--since"), until=_when(until, "--until"))
-        for v in written.report.verdicts:
-            typer.echo(v.text)
+        for line in written.report.verdict_lines():
+            typer.echo(line)
         typer.echo(f"wrote {written.html} and {len(written.csv)} CSV files in {written.csv[0].parent if written.csv else '-'}")
         if markdown:
             typer.echo(written.markdown)

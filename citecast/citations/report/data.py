@@ -1,0 +1,118 @@
+"""What the report reads: pages, answers and their cited URLs, first distributions, backlinks.
+
+Answers and cited URLs are read straight into polars frames (one SQL query
+each), so a million answers cost about what reading them costs; everything
+after that is column arithmetic.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+from typing import TYPE_CHECKING, Any, Sequence
+
+import polars as pl
+
+from citecast.citations.model import PageRef, _utc
+
+if TYPE_CHECKING:
+    from citecast.ledger.store import Ledger
+
+ANSWER_SCHEMA = {"id": pl.Int64, "engine": pl.String, "surface": pl.String, "topic": pl.String,
+                 "query": pl.String, "observed_at": pl.Datetime("us", "UTC"), "can_cite": pl.Boolean,
+                 "brand_mentioned": pl.Boolean}
+CITED_SCHEMA = {"observation_id": pl.Int64, "position": pl.Int64, "normalized_url": pl.String}
+
+
+@dataclass(frozen=True)
+class Link:
+    page: str | None
+    source_domain: str
+    anchor: str = ""
+    first_seen: date | None = None
+    follow: bool | None = True  # None: the export did not say
+
+
+@dataclass
+class ReportData:
+    pages: list[PageRef]
+    answers: pl.DataFrame  # ANSWER_SCHEMA
+    cited: pl.DataFrame  # CITED_SCHEMA, kind = citation only
+    first_distribution: dict[str, datetime] = field(default_factory=dict)
+    links: list[Link] = field(default_factory=list)
+    # Each page's first citation before the window (ledger's match at record time): left truncation.
+    cited_before_window: dict[str, datetime] = field(default_factory=dict)
+    excerpts: dict[int, str] = field(default_factory=dict)  # answer id -> excerpt, drill-down only
+
+    @classmethod
+    def of(cls, pages: Sequence[PageRef], answers: Sequence[dict[str, Any]], cited: Sequence[dict[str, Any]],
+           **kw: Any) -> "ReportData":
+        """From plain rows (tests and benchmarks build data this way)."""
+        a = pl.DataFrame([{**r, "observed_at": _utc(r["observed_at"])} for r in answers] or None,
+                         schema=ANSWER_SCHEMA, orient="row") if answers else pl.DataFrame(schema=ANSWER_SCHEMA)
+        c = pl.DataFrame(list(cited), schema=CITED_SCHEMA, orient="row") if cited else pl.DataFrame(schema=CITED_SCHEMA)
+        return cls(list(pages), a, c, **kw)
+
+
+def _read(sql: str, conn: Any, schema: dict[str, Any], params: dict[str, Any] | None = None) -> pl.DataFrame:
+    options = {"parameters": params} if params else None
+    frame = pl.read_database(sql, connection=conn, infer_schema_length=None, execute_options=options)
+    if frame.is_empty():
+        return pl.DataFrame(schema=schema)
+    casts = []
+    for name, dtype in schema.items():
+        col = frame[name]
+        if isinstance(dtype, pl.Datetime) and col.dtype == pl.String:  # SQLite stores text
+            casts.append(pl.col(name).str.to_datetime(time_zone="UTC", time_unit="us"))
+        elif isinstance(dtype, pl.Datetime):
+            casts.append(pl.col(name).dt.replace_time_zone("UTC") if col.dtype.time_zone is None  # type: ignore
+                         else pl.col(name).dt.convert_time_zone("UTC"))
+        else:
+            casts.append(pl.col(name).cast(dtype))
+    return frame.select(casts)
+
+
+def _window(column: str, since: datetime | None, until: datetime | None) -> str:
+    where = []
+    if since:
+        where.append(f"{column} >= :since")
+    if until:
+        where.append(f"{column} < :until")
+    return (" WHERE " + " AND ".join(where)) if where else ""
+
+
+def load_data(ledger: "Ledger", pages: Sequence[PageRef], since: datetime | None = None,
+              until: datetime | None = None, answers_per_page: int = 10) -> ReportData:
+    """Everything the report needs from the ledger, read only."""
+    from sqlalchemy import func, select
+
+    from citecast.ledger.citation_tables import BacklinkRow, CitedUrlRow, ObservationRow
+    from citecast.ledger.tables import EventRow
+
+    params = {k: v for k, v in (("since", since), ("until", until)) if v is not None}
+    answers_sql = ("SELECT id, engine, surface, topic, query, observed_at, can_cite, brand_mentioned "
+                   "FROM citation_observations" + _window("observed_at", since, until))
+    cited_sql = ("SELECT c.observation_id, c.position, c.normalized_url FROM cited_urls c "
+                 "JOIN citation_observations o ON o.id = c.observation_id WHERE c.kind = 'citation'"
+                 + _window("o.observed_at", since, until).replace(" WHERE ", " AND "))
+    with ledger.engine.connect() as conn:
+        answers = _read(answers_sql, conn, ANSWER_SCHEMA, params)
+        cited = _read(cited_sql, conn, CITED_SCHEMA, params)
+    with ledger.session() as s:
+        firsts: dict[str, datetime] = {}
+        for status in ("dry_run", "published"):  # published wins where a page has both
+            for page, first in s.execute(
+                select(EventRow.page, func.min(EventRow.published_at))
+                .where(EventRow.status == status, EventRow.published_at.is_not(None)).group_by(EventRow.page)
+            ):
+                firsts[page] = _utc(first)
+        links = [Link(r.page, r.source_domain, r.anchor or "", r.first_seen, r.follow)
+                 for r in s.scalars(select(BacklinkRow))]
+        before: dict[str, datetime] = {}
+        if since is not None:
+            q = (select(CitedUrlRow.page, func.min(ObservationRow.observed_at))
+                 .join(ObservationRow, ObservationRow.id == CitedUrlRow.observation_id)
+                 .where(CitedUrlRow.page.is_not(None), CitedUrlRow.kind == "citation",
+                        ObservationRow.observed_at < since).group_by(CitedUrlRow.page))
+            before = {p: _utc(t) for p, t in s.execute(q)}
+    return ReportData(list(pages), answers, cited, firsts, links, before)

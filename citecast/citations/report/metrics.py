@@ -1,0 +1,154 @@
+"""Metrics over page cells: one row per page, day and engine.
+
+Every answer (from an engine that can cite) to a query of topic T is an
+opportunity for every page of topic T published by then. A cell counts, for
+one page, one day and one engine:
+
+- answers: opportunities;
+- cited: those answers that cite the page (any of its URLs, best position);
+- weight: the sum of 1/position over them (visibility = weight / answers);
+- citations: all distinct URLs cited in the cell's answers (share = cited / citations).
+
+Everything the tables show is a sum or a page-level mean over cells, so it is
+computed once, in polars, whatever the number of answers.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import date, datetime, timedelta
+from typing import Sequence
+
+import polars as pl
+
+from citecast.citations.model import PageRef, normalize_url
+from citecast.citations.report.data import ReportData
+
+
+def pages_frame(pages: Sequence[PageRef]) -> pl.DataFrame:
+    return pl.DataFrame(
+        {"page": [p.slug for p in pages], "topic": [p.topic for p in pages], "cohort": [p.cohort for p in pages],
+         "updated": [p.updated for p in pages], "published": [p.published for p in pages]},
+        schema={"page": pl.String, "topic": pl.String, "cohort": pl.String, "updated": pl.Date,
+                "published": pl.Date},
+    )
+
+
+def url_frame(pages: Sequence[PageRef]) -> pl.DataFrame:
+    """Normalised URL -> page, canonical and previous URLs (first page wins a shared URL)."""
+    seen: dict[str, str] = {}
+    for p in pages:
+        for u in (p.canonical_url, *p.previous_urls):
+            try:
+                seen.setdefault(normalize_url(u), p.slug)
+            except ValueError:
+                continue
+    return pl.DataFrame({"normalized_url": list(seen), "page": list(seen.values())},
+                        schema={"normalized_url": pl.String, "page": pl.String})
+
+
+def matched_citations(data: ReportData) -> pl.DataFrame:
+    """(observation_id, page, position): each page's best position in each answer citing it."""
+    return (data.cited.join(url_frame(data.pages), on="normalized_url", how="inner")
+            .group_by("observation_id", "page").agg(pl.col("position").min()))
+
+
+def citing_answers(data: ReportData) -> pl.DataFrame:
+    """Answers that can cite, with their day, ISO week and number of distinct cited URLs."""
+    counts = data.cited.group_by("observation_id").agg(pl.col("normalized_url").n_unique().alias("n_urls"))
+    return (data.answers.filter(pl.col("can_cite"))
+            .join(counts, left_on="id", right_on="observation_id", how="left")
+            .with_columns(pl.col("n_urls").fill_null(0),
+                          pl.col("observed_at").dt.date().alias("day")))
+
+
+def cells(data: ReportData) -> pl.DataFrame:
+    """page, topic, cohort, day, engine, answers, cited, weight, citations (days before publication dropped)."""
+    answers = citing_answers(data)
+    per_topic = answers.group_by("topic", "day", "engine").agg(
+        pl.len().alias("answers"), pl.col("n_urls").sum().alias("citations"))
+    hits = (matched_citations(data)
+            .join(answers.select("id", "day", "engine", "topic"), left_on="observation_id", right_on="id")
+            .join(pages_frame(data.pages).select("page", pl.col("topic").alias("page_topic")), on="page")
+            .filter(pl.col("topic") == pl.col("page_topic"))  # a citation outside the page's topic is no opportunity
+            .group_by("page", "day", "engine")
+            .agg(pl.len().alias("cited"), (1.0 / pl.col("position")).sum().alias("weight")))
+    out = (pages_frame(data.pages).join(per_topic, on="topic", how="inner")
+           .filter(pl.col("published").is_null() | (pl.col("day") >= pl.col("published")))
+           .join(hits, on=["page", "day", "engine"], how="left")
+           .with_columns(pl.col("cited").fill_null(0).cast(pl.Int64), pl.col("weight").fill_null(0.0),
+                         pl.col("answers").cast(pl.Int64), pl.col("citations").cast(pl.Int64)))
+    return out.with_columns(week=pl.col("day").dt.strftime("%G-W%V"))
+
+
+# --- freshness --------------------------------------------------------------------------------
+
+
+def bucket_labels(edges: Sequence[int]) -> list[str]:
+    labels, lo = [], 0
+    for edge in edges:
+        labels.append(f"{lo}-{edge}d")
+        lo = edge + 1
+    return labels + ([f">{edges[-1]}d"] if edges else []) + ["unknown"]
+
+
+def with_freshness(frame: pl.DataFrame, edges: Sequence[int]) -> pl.DataFrame:
+    """Add `freshness`: days since `updated` at the cell's day (else since `published`), bucketed.
+
+    Only the current `updated` is known: a day before it saw an older version,
+    so it falls back to `published`, else `unknown`.
+    """
+    ref = (pl.when(pl.col("updated").is_not_null() & (pl.col("updated") <= pl.col("day"))).then(pl.col("updated"))
+           .when(pl.col("published").is_not_null() & (pl.col("published") <= pl.col("day"))).then(pl.col("published"))
+           .otherwise(None))
+    age = (pl.col("day") - ref).dt.total_days()
+    labels = bucket_labels(edges)
+    expr = pl.when(age.is_null()).then(pl.lit("unknown"))
+    lo = 0
+    for edge, label in zip(edges, labels):
+        expr = expr.when(age <= edge).then(pl.lit(label))
+        lo = edge + 1
+    expr = expr.otherwise(pl.lit(labels[-2] if edges else "all"))
+    return frame.with_columns(expr.alias("freshness"))
+
+
+# --- intervals ----------------------------------------------------------------------------------
+
+
+def wilson(cited: int, n: int, level: float = 0.95) -> tuple[float | None, float | None]:
+    """Wilson score interval of one page's rate (statsmodels); treats its answers as independent."""
+    if n == 0:
+        return None, None
+    from statsmodels.stats.proportion import proportion_confint
+
+    lo, hi = proportion_confint(cited, n, alpha=1 - level, method="wilson")
+    return float(lo), float(hi)
+
+
+def mean_interval(values: Sequence[float], level: float = 0.95) -> tuple[float | None, float | None, float | None]:
+    """Mean of page rates and its t-interval (pages are the unit); no interval from one page."""
+    n = len(values)
+    if n == 0:
+        return None, None, None
+    mean = sum(values) / n
+    if n < 2:
+        return mean, None, None
+    from scipy import stats
+
+    sd = math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1))
+    half = stats.t.ppf(0.5 + level / 2, n - 1) * sd / math.sqrt(n)
+    return mean, max(0.0, mean - half), min(1.0, mean + half)
+
+
+def iso_week(ts: datetime | date) -> str:
+    y, w, _ = ts.isocalendar()
+    return f"{y}-W{w:02d}"
+
+
+def day_start(d: date) -> datetime:
+    from datetime import timezone
+
+    return datetime(d.year, d.month, d.day, tzinfo=timezone.utc)
+
+
+ONE_DAY = timedelta(days=1)
