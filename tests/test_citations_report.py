@@ -233,7 +233,8 @@ def test_load_data_from_the_ledger(tmp_path):
         index = PageIndex(PAGES)
         record_observation(ledger, Observation("openai", "api", "q", "t1", at("2026-01-10"),
                                                [Cited("https://ex.com/a?utm_source=x"), Cited("https://other.com/x"),
-                                                Cited("https://ex.com/src", "source")]), index)
+                                                Cited("https://ex.com/src", "source")], answer_text="A cites ex.com"),
+                           index)
         record_observation(ledger, Observation("openai", "api", "q", "t1", at("2025-12-01"), [Cited("https://ex.com/e")]),
                            index)
         with ledger.session() as s:
@@ -251,4 +252,5 @@ def test_load_data_from_the_ledger(tmp_path):
     assert sorted(got.cited.select("position", "normalized_url").iter_rows()) == [
         (1, "https://ex.com/a"), (2, "https://other.com/x")]
     assert got.cited_before_window == {"e": at("2025-12-01")}
+    assert got.excerpts == {1: "A cites ex.com"}  # the drill-down's answers only
     assert got.links == [Link("b", "src1.com", "g", D(2026, 1, 5), True)]

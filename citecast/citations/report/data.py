@@ -115,4 +115,23 @@ def load_data(ledger: "Ledger", pages: Sequence[PageRef], since: datetime | None
                  .where(CitedUrlRow.page.is_not(None), CitedUrlRow.kind == "citation",
                         ObservationRow.observed_at < since).group_by(CitedUrlRow.page))
             before = {p: _utc(t) for p, t in s.execute(q)}
-    return ReportData(list(pages), answers, cited, firsts, links, before)
+    data = ReportData(list(pages), answers, cited, firsts, links, before)
+    data.excerpts = _excerpts(ledger, data, answers_per_page)
+    return data
+
+
+def _excerpts(ledger: "Ledger", data: ReportData, per_page: int) -> dict[int, str]:
+    """The kept answer text of the answers the drill-down lists, and of no others (bounded memory)."""
+    from sqlalchemy import select
+
+    from citecast.citations.report.metrics import recent_citing
+    from citecast.ledger.citation_tables import ObservationRow
+
+    ids = recent_citing(data, per_page)["observation_id"].unique().to_list() if per_page else []
+    found: dict[int, str] = {}
+    with ledger.session() as s:
+        for start in range(0, len(ids), 500):
+            q = select(ObservationRow.id, ObservationRow.answer_text).where(
+                ObservationRow.id.in_(ids[start:start + 500]), ObservationRow.answer_text.is_not(None))
+            found.update((i, t) for i, t in s.execute(q))
+    return found

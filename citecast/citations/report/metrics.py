@@ -81,6 +81,17 @@ def cells(data: ReportData) -> pl.DataFrame:
     return out.with_columns(week=pl.col("day").dt.strftime("%G-W%V"))
 
 
+def recent_citing(data: ReportData, per_page: int) -> pl.DataFrame:
+    """Each page's `per_page` most recent citing answers of its topic since its publication (the drill-down)."""
+    pages = pages_frame(data.pages).select("page", pl.col("topic").alias("page_topic"), "published")
+    return (matched_citations(data).join(data.answers, left_on="observation_id", right_on="id")
+            .join(pages, on="page")
+            .filter((pl.col("topic") == pl.col("page_topic"))
+                    & (pl.col("published").is_null() | (pl.col("observed_at").dt.date() >= pl.col("published"))))
+            .sort(["page", "observed_at", "observation_id"], descending=[False, True, True])
+            .group_by("page", maintain_order=True).head(per_page))
+
+
 # --- freshness --------------------------------------------------------------------------------
 
 

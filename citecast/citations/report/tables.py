@@ -269,16 +269,8 @@ def engine_week_table(data: ReportData) -> Table:
 
 def answers_table(data: ReportData, per_page: int) -> Table:
     """The drill-down: each page's most recent citing answers, with the answer excerpt when kept."""
-    pages = m.pages_frame(data.pages).select("page", pl.col("topic").alias("page_topic"), "published")
-    hits = (m.matched_citations(data).join(data.answers, left_on="observation_id", right_on="id")
-            .join(pages, on="page")
-            # the answers behind a page's figures: its topic, on or after its publication
-            .filter((pl.col("topic") == pl.col("page_topic"))
-                    & (pl.col("published").is_null() | (pl.col("observed_at").dt.date() >= pl.col("published"))))
-            .sort(["page", "observed_at", "observation_id"], descending=[False, True, True])
-            .group_by("page", maintain_order=True).head(per_page))
     rows = [[r["page"], r["observation_id"], r["engine"], r["observed_at"], r["query"], r["position"],
-             data.excerpts.get(r["observation_id"], "")] for r in hits.to_dicts()]
+             data.excerpts.get(r["observation_id"], "")] for r in m.recent_citing(data, per_page).to_dicts()]
     return Table("answers", f"Answers behind the figures: up to {per_page} most recent citing answers per page",
                  C("page", "answer_id:int", "engine", "observed_at:date", "query", "position:int", "excerpt"), rows,
                  key="page")
