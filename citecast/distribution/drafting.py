@@ -14,6 +14,7 @@ from typing import Any, Iterable, Iterator
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from citecast.channels.base import Channel
+from citecast.pages.limits import post_title
 from citecast.pages.loading import Page
 from citecast.posts import Draft
 from citecast.distribution.templates import ChannelTemplate, TemplateProblem, Templates

@@ -16,6 +16,7 @@ from typing import Iterable
 
 from citecast.channels.base import Channel
 from citecast.distribution.links import find_links, normalised
+from citecast.pages.markup import generator_markup
 from citecast.posts import Draft
 
 _HTML = re.compile(r"</?[a-z][^<>]*>|<!--.*?-->|<![a-z][^>]*>|<\?.*?\?>", re.I | re.S)
@@ -82,6 +83,9 @@ def markup_problems(texts: list[str], source_text: str) -> list[str]:
             template = [m.group(0) for m in _TEMPLATE.finditer(rest)] or [m.group(0) for m in _STRAY_TEMPLATE.finditer(rest)]
             if template:
                 found.append(f"template syntax is not allowed in a post: remove {_listed(template)}")
+            source = [m for m in generator_markup(spelling) if m not in source_text]  # issue 12: words only
+            if source:
+                found.append(f"source markup is not allowed in a post: remove {_listed(source)}")
         if _BIDI.search(text):
             found.append("invisible text-direction characters are not allowed in a post")
     return list(dict.fromkeys(found))

@@ -40,11 +40,15 @@ def parse_date(value: object) -> date | None:
         return datetime.fromisoformat(text.replace("Z", "+00:00")).date()
     except ValueError:
         pass
-    if re.match(r"\d{4}-\d{1,2}-\d{1,2}\b", text):  # Jekyll's "2025-01-29 18:15:32 +0530"
+    leading = re.match(r"(\d{4})-(\d{1,2})-(\d{1,2})\b", text)
+    if leading:  # Jekyll's "2025-01-29 18:15:32 +0530"; Ruby's Time.parse reads the day even past odd tails
         try:
             return dateutil_parser.parse(text).date()
         except (ValueError, OverflowError):
-            return None
+            try:
+                return date(*(int(g) for g in leading.groups()))
+            except ValueError:
+                return None
     slashed = _SLASHED.match(text)
     if slashed:
         first, second, year = (int(g) for g in slashed.groups())

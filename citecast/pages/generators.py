@@ -56,9 +56,11 @@ class SiteProfile:
     def describe(self) -> str:
         """One line for `citecast check`: generator, base URL, permalink rule and where they came from."""
         where = f" ({self.config_file.name})" if self.config_file else ""
-        rule = self.permalink or {"jekyll": "date", "hugo": "/:sections/:filename/",
+        posts = self.collections.get("posts", {}).get("permalink") if self.generator == "jekyll" else None
+        rule = posts or self.permalink or {"jekyll": "date", "hugo": "/:sections/:filename/",
                                   "astro": "/:collection/:slug/", "plain": "/:slug"}[self.generator]
-        extra = "".join(f", {k} {v}" for k, v in sorted(self.permalinks.items()))
+        rules = {**self.routes, **self.permalinks} if self.generator == "astro" else self.permalinks
+        extra = "".join(f", {k} {v}" for k, v in sorted(rules.items()))
         return (f"site: {self.generator}{where}, base URL {self.base_url} [{self.sources.get('base_url', 'default')}], "
                 f"permalink {rule} [{self.sources.get('permalink', 'default')}]{extra}")
 

@@ -41,3 +41,29 @@ def title_warnings(name: str, page, line: int | None) -> list[Problem]:
     return [Problem(name, f"the title is {what}: posts will carry a shortened title",
                     "set a shorter `social_title:` in the front matter", field, line, "warning")
             for what in title_problems(title, list(page.channels))]
+
+
+# The most a post's title may take per channel: Reddit's own limit; on X and Bluesky
+# the title shares the post with the answer and the link, so it gets part of it.
+TITLE_ROOM = {"reddit": REDDIT_TITLE_MAX, "x": 200, "bluesky": 200, "mastodon": 300, "linkedin": 300}
+
+
+def post_title(page, channel: str) -> str:
+    """The title a post on `channel` carries: `social_title:` if set, shortened at a word if still too long."""
+    title = page.social_title or page.title
+    room = TITLE_ROOM.get(channel, REDDIT_TITLE_MAX)
+    if channel == "x" and len(title) > room // 2:
+        from twitter_text import parse_tweet
+
+        while parse_tweet(title).weightedLength > room and " " in title.strip():
+            title = _cut(title, len(title) - 1)
+        return title
+    return title if len(title) <= room else _cut(title, room)
+
+
+def _cut(title: str, limit: int) -> str:
+    """At most `limit` characters, ending at a word, with an ellipsis."""
+    head = title[: max(1, limit - 1)].rstrip()
+    if " " in head:
+        head = head[: head.rfind(" ")].rstrip(" ,;:-–—")
+    return head + "…"

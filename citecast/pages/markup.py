@@ -19,6 +19,7 @@ on a page without such markup cleaning costs a few `in` checks.
 from __future__ import annotations
 
 import html
+import html.entities
 import re
 from typing import Literal
 
@@ -216,6 +217,28 @@ _LEFTOVER = [
     ("HTML", re.compile(r"</?(?:[a-z][a-z0-9]*)(?:\s[^<>]*)?/?>")),
     ("an HTML entity", re.compile(r"&(?:#\d+|#x[0-9a-fA-F]+|[A-Za-z][A-Za-z0-9]{1,31});")),
 ]
+
+
+_ENTITY_NAMES = frozenset(k.rstrip(";") for k in html.entities.html5 if k.endswith(";"))
+_GENERATOR_MARKUP = re.compile(
+    r"\{\{[<%].*?[>%]\}\}"                                     # Hugo shortcodes
+    r"|\{:[^}\n]*\}|\{::\w+\}"                                # kramdown attribute lists, extensions
+    r"|^[ \t]*(?:import|export)\s+[\w{*][^\n]*\bfrom\s+['\"][^'\"\n]+['\"]"  # MDX import/export
+    r"|&(?:#\d+|#x[0-9a-fA-F]+|[A-Za-z][A-Za-z0-9]{1,31});",      # entities
+    re.M | re.S)
+
+
+def generator_markup(text: str) -> list[str]:
+    """Shortcodes, kramdown attribute lists, MDX imports and HTML entities left in `text`."""
+    if "{" not in text and "&" not in text and "import" not in text and "export" not in text:
+        return []
+    found = []
+    for m in _GENERATOR_MARKUP.finditer(text):
+        snippet = m.group(0)
+        if snippet.startswith("&") and not snippet.startswith("&#") and snippet[1:-1] not in _ENTITY_NAMES:
+            continue  # "&T;" and the like: not an entity a browser would decode
+        found.append(snippet)
+    return found
 
 
 def leftover_markup(text: str) -> tuple[str, str] | None:

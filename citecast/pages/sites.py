@@ -8,10 +8,10 @@ for all of them. See docs/sites.md for the rules and the documents behind them.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path, PurePosixPath
-from urllib.parse import unquote
+from urllib.parse import quote, unquote
 
 from citecast.pages import astro, hugo, jekyll
 from citecast.pages.dates import parse_date
@@ -45,12 +45,25 @@ def is_candidate(path: Path, site: SiteProfile) -> bool:
 def locate(path: Path, meta: dict, site: SiteProfile, today: date) -> Located | str:
     """Where the site serves the page, or why it does not publish it (a sentence for `check`)."""
     if site.generator == "jekyll":
-        return _jekyll(path, meta, site, today)
-    if site.generator == "hugo":
-        return _hugo(path, meta, site, today)
-    if site.generator == "astro":
-        return _astro(path, meta, site)
-    raise ValueError(f"no URL rules for generator {site.generator!r}")
+        found = _jekyll(path, meta, site, today)
+    elif site.generator == "hugo":
+        found = _hugo(path, meta, site, today)
+    elif site.generator == "astro":
+        found = _astro(path, meta, site)
+    else:
+        raise ValueError(f"no URL rules for generator {site.generator!r}")
+    if isinstance(found, str):
+        return found
+    return replace(found, url_path=as_sent(found.url_path))
+
+
+def as_sent(url_path: str) -> str:
+    """The path as a browser requests it: non-ASCII and spaces percent-encoded, existing escapes kept.
+
+    Jekyll's absolute_url (Addressable normalize), Hugo's permalinks and Astro's
+    `new URL(pathname, site)` all emit this form.
+    """
+    return quote(url_path, safe="!$&'()*+,;=:@/-._~%[]|^")
 
 
 def _relative(path: Path, root: Path) -> PurePosixPath | None:
