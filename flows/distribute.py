@@ -20,10 +20,11 @@ from prefect.cache_policies import NO_CACHE
 from prefect.task_runners import ThreadPoolTaskRunner
 from prefect.exceptions import FlowPauseTimeout
 from prefect.flow_runs import pause_flow_run
+from prefect.states import Failed
 from pydantic import Field
 
 from citecast.distribution import run as pipeline
-from citecast.settings import load_settings
+from citecast.settings import ConfigError, load_settings
 from citecast.distribution.summary import markdown_summary, summary_dict
 from citecast.flows.approval import approval_form
 
@@ -147,6 +148,13 @@ def weekly_distribution(
         review_timeout_hours: With review on: hours to wait for a decision; after that nothing is posted.
     """
     settings = load_settings()
+    try:
+        pipeline.check_drafter(settings)
+    except ConfigError as exc:
+        # One line in the run's logs and as the run's state message: a configuration
+        # problem is not a crash, so no traceback (and no task retries) for it.
+        get_run_logger().error(str(exc))
+        return Failed(message=str(exc))
     options = pipeline.RunOptions(
         pages=pages or None,
         channels=[c.value if isinstance(c, Enum) else str(c) for c in channels] if channels else None,

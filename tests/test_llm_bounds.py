@@ -173,3 +173,61 @@ def test_page_front_matter_never_reaches_the_system_message(empty_project, monke
     for leaked in ("Ignore all previous", "SEO_tips", "citecast.dev/inj", "first paragraph"):
         assert leaked not in system
     assert "r/SEO_tips" in FakeChatServer.user(server.calls[0])
+
+
+# -- clear errors -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("args", [["run", "--local"], ["run"], ["preview", "tracking-ai-citations"]])
+def test_a_missing_key_is_one_line_and_exit_2(project, monkeypatch, args):
+    from typer.testing import CliRunner
+
+    from citecast.cli import app
+
+    monkeypatch.setenv("CITECAST_LLM__MODEL", "gpt-4.1-mini")
+    result = CliRunner().invoke(app, args, env={"COLUMNS": "300"})
+    out = result.output.strip()
+    assert result.exit_code == 2, out
+    assert "Traceback" not in out and len(out.splitlines()) == 1, out
+    assert "OPENAI_API_KEY is not set" in out and "empty llm.model" in out
+    assert project.sent() == []
+
+
+def test_an_unreachable_server_is_one_line_naming_the_url(project, monkeypatch):
+    from typer.testing import CliRunner
+
+    from citecast.cli import app
+
+    monkeypatch.setenv("CITECAST_LLM__MODEL", "llama3.1")
+    monkeypatch.setenv("CITECAST_LLM__BASE_URL", "http://127.0.0.1:9/v1")  # the discard port: nothing listens
+    result = CliRunner().invoke(app, ["run", "--local"], env={"COLUMNS": "300"})
+    out = result.output.strip()
+    assert result.exit_code == 2 and len(out.splitlines()) == 1, out
+    assert "cannot reach the LLM server at http://127.0.0.1:9/v1" in out and "llm.base_url" in out
+
+
+@pytest.mark.slow
+def test_under_prefect_the_flow_run_fails_with_the_message_and_no_traceback(project, monkeypatch):
+    from prefect import get_client
+    from prefect.logging.handlers import APILogHandler
+
+    from citecast.flows.distribute import weekly_distribution
+
+    monkeypatch.setenv("CITECAST_LLM__MODEL", "gpt-4.1-mini")
+    state = weekly_distribution(dry_run=True, return_state=True)
+    assert state.is_failed()
+    assert state.message.startswith("llm.model is 'gpt-4.1-mini' but OPENAI_API_KEY is not set")
+    from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
+
+    APILogHandler().flush()  # the run's logs go to the server in batches
+    text = ""
+    with get_client(sync_client=True) as client:
+        for _ in range(50):
+            logs = client.read_logs(LogFilter(flow_run_id=LogFilterFlowRunId(any_=[state.state_details.flow_run_id])))
+            text = "\n".join(log.message for log in logs)
+            if "OPENAI_API_KEY" in text:
+                break
+            time.sleep(0.2)
+    assert "OPENAI_API_KEY is not set" in text
+    assert "Traceback" not in text and len(text.splitlines()) <= 3, text
+    assert project.sent() == []

@@ -107,8 +107,14 @@ def run(
 ):
     """Run the weekly distribution: pick due pages, draft, publish, log."""
     from citecast.distribution import run as pipeline
+    from citecast.settings import ConfigError
 
     settings = _settings()
+    try:  # a missing key or an unreachable LLM server: one line and exit 2, before anything starts
+        pipeline.check_drafter(settings)
+    except ConfigError as exc:
+        err.print(f"[red]{escape(str(exc))}[/red]")
+        raise typer.Exit(2)
     options = pipeline.RunOptions(pages=page or None, channels=channel or None, dry_run=dry_run, week=week, force=force)
     progress = _Progress(enabled=not as_json)
     stop_listening = pipeline.listen(progress.update)

@@ -104,6 +104,15 @@ def plan_week(settings: Settings, ledger: Ledger, options: RunOptions, now: date
     return Plan(settings, options, slot, uuid.uuid4().hex[:12], library, selection, resolved)
 
 
+def check_drafter(settings: Settings) -> None:
+    """With an LLM configured: its key is there and its server answers a connection, else
+    LLMConfigError with one line naming the variable or URL and the fix (exit 2 in the CLI)."""
+    if settings.llm.model:
+        from citecast.distribution.llm_client import preflight
+
+        preflight(settings)
+
+
 def make_drafter(settings: Settings, ledger: Ledger | None = None, run_id: str | None = None):
     """The drafter for these settings: the offline generator unless an LLM is configured.
 
@@ -115,6 +124,7 @@ def make_drafter(settings: Settings, ledger: Ledger | None = None, run_id: str |
         from citecast.distribution.llm import LLMDrafter
         from citecast.distribution.llm_budget import run_budget
 
+        check_drafter(settings)
         return LLMDrafter(settings, templates, ledger, budget=run_budget(run_id, settings.llm))
     defaults = {name: settings.channel_options(name) for name in settings.channels}
     return OfflineDrafter(templates, settings.distribution.utm, defaults)
