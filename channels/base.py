@@ -1,13 +1,24 @@
 """The one contract every platform adapter keeps.
 
-Errors raised by `publish` are translated inside the adapter into one tree:
+Errors raised by `publish` and `lookup` are translated inside the adapter into one tree:
 
-    ChannelError
-    ├── AuthError       credentials missing, wrong or expired: fix config, do not retry
-    ├── RateLimited     retry after `retry_after` seconds (from the platform's headers)
-    ├── Rejected        the platform refused this post (duplicate, too long, banned): do not retry as is
-    └── Unconfirmed     the request may have been sent but its outcome is unknown (timeout
-                        after send, connection reset): never re-post blindly, reconcile first
+    ChannelError              a definite failure: nothing was posted (a read or token call failed, a
+    │                         connection never opened); retried later
+    ├── AuthError             credentials missing, wrong or expired: fix config, do not retry
+    │   └── Misconfigured     a setting the platform refuses (a retired API version): fix config
+    ├── RateLimited           retry after `retry_after` seconds (from the platform's headers)
+    ├── Rejected              the platform refused this post's content (too long, banned): not as is
+    │   └── Duplicate         refused as a repeat of a post it holds; `existing` when it names it
+    ├── Unconfirmed           the post may have been stored but the outcome is unknown (timeout after
+    │                         send, dropped connection, 5xx on the write): never re-post blindly
+    └── LookupIncomplete      a lookup could not search back to the attempt (a read failed, the
+        │                     bound was reached): the post may exist; look again later
+        └── LookupNotPermitted  the token may not read posts back (a missing scope)
+
+A `Ticket` carries what the ledger knows about the event into the call: the
+platform key chosen before the first attempt (a Bluesky record key, a Mastodon
+Idempotency-Key), when a send whose outcome is unknown happened, and for
+threads the parts already live, so an adapter resumes instead of restarting.
 """
 
 from __future__ import annotations
@@ -15,8 +26,8 @@ from __future__ import annotations
 import os
 from abc import ABC, abstractmethod
 from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, ClassVar, Iterable, Iterator
 
 from citecast.posts import Draft, Post, Published
@@ -40,8 +51,57 @@ class Rejected(ChannelError):
     pass
 
 
+class Misconfigured(AuthError):
+    pass
+
+
+class Duplicate(Rejected):
+    """A repeat the platform refused; `existing` is the post it names, where it names one."""
+
+    def __init__(self, message: str, existing: Published | None = None):
+        super().__init__(message)
+        self.existing = existing
+
+
 class Unconfirmed(ChannelError):
     pass
+
+
+class LookupIncomplete(ChannelError):
+    pass
+
+
+class LookupNotPermitted(LookupIncomplete):
+    pass
+
+
+@dataclass
+class Ticket:
+    """What the ledger knows about one event when a channel is called.
+
+    `steps` holds one entry per part of a thread, `{"id": ..., "sent_at": iso}`;
+    the adapter updates it as parts go out and calls `on_steps` so the ledger
+    stores each part before and after it is sent.
+    """
+
+    key: str  # page:channel:slot:seq
+    platform_key: str | None = None
+    since: datetime | None = None  # the first send whose outcome is unknown; lookups search back to it
+    steps: list[dict[str, Any]] = field(default_factory=list)
+    on_steps: Callable[[list[dict[str, Any]]], None] = lambda steps: None
+
+    def step(self, index: int) -> dict[str, Any]:
+        while len(self.steps) <= index:
+            self.steps.append({})
+        return self.steps[index]
+
+    def sending(self, index: int) -> None:
+        self.step(index).update(id=None, sent_at=_now().isoformat())
+        self.on_steps(self.steps)
+
+    def sent(self, index: int, platform_id: str) -> None:
+        self.step(index)["id"] = platform_id
+        self.on_steps(self.steps)
 
 
 @dataclass(frozen=True)
@@ -69,6 +129,16 @@ class Channel(ABC):
     limits: ClassVar[Limits]
     live: ClassVar[bool] = True
     can_lookup: ClassVar[bool] = False
+    # How long a post may take to show up in the platform's reads after it was stored; an
+    # unconfirmed post that a lookup misses is re-sent only after this (option `grace_seconds`).
+    grace: ClassVar[timedelta] = timedelta(minutes=5)
+    # How lookups page back: the bound, in pages (option `lookup_max_pages`).
+    lookup_max_pages: ClassVar[int] = 10
+    # True where sending the identical post again is refused with a refusal naming the post that
+    # exists (LinkedIn's DUPLICATE_POST): then a re-send settles an unknown outcome without a read.
+    resend_reveals_duplicate: ClassVar[bool] = False
+    # For `citecast channels`: how a post whose outcome is unknown is settled.
+    reconcile_note: ClassVar[str] = "waits for a person: citecast ledger pending"
     # The client libraries `publish` imports. They are imported on the main thread
     # when the channel goes live: a first import racing other threads (the LLM
     # client reads the same modules) can hand them a half-initialised module.
@@ -112,14 +182,37 @@ class Channel(ABC):
             found.append(f"title is {len(post.title)} characters, limit {lim.title_max}")
         return found
 
+    @property
+    def grace_period(self) -> timedelta:
+        value = self.options.get("grace_seconds")
+        return timedelta(seconds=float(value)) if value is not None else self.grace
+
+    @property
+    def max_pages(self) -> int:
+        return int(self.options.get("lookup_max_pages") or self.lookup_max_pages)
+
+    def new_platform_key(self, key: str) -> str | None:
+        """A key the platform deduplicates on, chosen before the first attempt; None where there is none."""
+        return None
+
+    def resend_is_safe(self, ticket: Ticket, now: datetime) -> bool:
+        """True when sending again cannot make a second post (the platform deduplicates on the ticket)."""
+        return False
+
+    def describe_reconcile(self) -> str:
+        """How an unknown outcome is settled with the credentials and scopes this channel has."""
+        return self.reconcile_note
+
     @abstractmethod
-    def publish(self, post: Post, key: str) -> Published:
-        """Send the post; `key` is the idempotency key (page:channel:slot:seq)."""
+    def publish(self, post: Post, ticket: Ticket) -> Published:
+        """Send the post (for a thread, the parts not yet live according to `ticket.steps`)."""
 
-    def lookup(self, post: Post, key: str, since: datetime) -> Published | None:
-        """Find a post sent at or after `since` whose outcome was unknown; None if absent.
+    def lookup(self, post: Post, ticket: Ticket) -> Published | None:
+        """Find the post whose outcome was unknown, searching back to `ticket.since`.
 
-        Only called when `can_lookup` is True.
+        None means the search reached that time and the post is not there; a
+        search that could not get that far raises LookupIncomplete. Only called
+        when `can_lookup` is True.
         """
         raise NotImplementedError
 
@@ -143,6 +236,14 @@ def translated(mapper: Callable[[Exception], ChannelError | None], secrets: Iter
             if value:
                 err.args = tuple(str(a).replace(value, "***") for a in err.args)
         raise err from None
+
+
+def utc(dt: datetime) -> datetime:
+    return dt.replace(tzinfo=timezone.utc) if dt.tzinfo is None else dt.astimezone(timezone.utc)
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
 
 
 class NotConfigured(Exception):

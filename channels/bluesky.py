@@ -1,33 +1,62 @@
 """Bluesky through atproto: one post, the link as a facet, an external link card.
 
-Lookup reads the account's own post records (com.atproto.repo.listRecords on
-the PDS) rather than the AppView's author feed: the PDS has the record the
-moment it is written, the AppView only once it has indexed it.
+Every post is created with a record key (a TID) that the ledger chose and
+stored before the first attempt, and every retry reuses it: a repository holds
+one record per key, so a repeated createRecord cannot make a second post. The
+PDS refuses a create on an existing key with a bare 500 (the MST insert throws),
+so after any unknown outcome the adapter reads the record by its key
+(com.atproto.repo.getRecord on the PDS, which has a record the moment it is
+written, unlike the AppView) and a missing record is simply sent again.
 """
 
 from __future__ import annotations
 
+import random
+import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any
 
 from citecast.channels.base import (
-    translated,
     AuthError,
     Channel,
     ChannelError,
     Limits,
+    LookupIncomplete,
     NotConfigured,
     Published,
     RateLimited,
     Rejected,
+    Ticket,
     Unconfirmed,
     secret,
+    translated,
+    utc,
 )
 from citecast.posts import Post
 
 PDS = "https://bsky.social"
 CLOCK_SKEW = timedelta(minutes=10)
+COLLECTION = "app.bsky.feed.post"
+_S32 = "234567abcdefghijklmnopqrstuvwxyz"  # base32-sortable, as atproto writes TIDs
+_tid_lock = threading.Lock()
+_last_tid = [0]
+
+
+def new_tid(micros: int | None = None, clock_id: int | None = None) -> str:
+    """A record key in atproto's TID format: 53 bits of microseconds and 10 bits of clock id, base32-sortable."""
+
+    def s32(n: int, width: int) -> str:
+        out = ""
+        while n:
+            n, r = divmod(n, 32)
+            out = _S32[r] + out
+        return out.rjust(width, "2")
+
+    with _tid_lock:  # strictly increasing within the process, like atproto's TID.next()
+        t = max(micros if micros is not None else time.time_ns() // 1000, _last_tid[0] + 1)
+        _last_tid[0] = t
+    return s32(t, 11) + s32(random.randrange(1024) if clock_id is None else clock_id, 2)
 
 
 def graphemes(text: str) -> int:
@@ -42,6 +71,9 @@ class BlueskyChannel(Channel):
     client_modules = ("atproto", "httpx")
     limits = Limits(max_length=300, count=graphemes, unit="graphemes")
     can_lookup = True
+    grace = timedelta(0)  # the PDS reads its own writes at once, and the record key makes a re-send harmless
+    reconcile_note = ("reads the record by the key stored before the first attempt (getRecord on the PDS); sending "
+                      "again with that key cannot make a second post")
 
     @classmethod
     def from_options(cls, options: dict[str, Any]) -> "BlueskyChannel":
@@ -71,11 +103,8 @@ class BlueskyChannel(Channel):
                 base_url=str(self.options.get("base_url") or PDS),
                 request=Request(timeout=float(self.options.get("timeout", 30))),
             )
-            try:
-                with self._errors("logging in to Bluesky"):
-                    profile = client.login(self._handle, self._password)
-            except Unconfirmed:  # no post was sent yet: a plain retry-later
-                raise ChannelError("no answer from Bluesky while logging in; nothing was posted") from None
+            with self._errors("logging in to Bluesky", kind="token"):
+                profile = client.login(self._handle, self._password)
             self._did = profile.did if profile else client._session.did
             self._atproto = client
         return client
@@ -105,7 +134,15 @@ class BlueskyChannel(Channel):
         )
         return tb, card
 
-    def publish(self, post: Post, key: str) -> Published:
+    def new_platform_key(self, key: str) -> str | None:
+        return new_tid()
+
+    def resend_is_safe(self, ticket: Ticket, now) -> bool:
+        return bool(ticket.platform_key)
+
+    def publish(self, post: Post, ticket: Ticket) -> Published:
+        from atproto import models
+
         if len(post.parts) != 1:
             raise Rejected(f"Bluesky takes one post, got {len(post.parts)} parts")
         n = graphemes(post.parts[0])
@@ -113,51 +150,107 @@ class BlueskyChannel(Channel):
             raise Rejected(f"text is {n} graphemes, Bluesky allows {self.limits.max_length}")
         client = self._client()
         tb, card = self.build(post)
-        with self._errors("posting to Bluesky"):
-            ref = client.send_post(tb, embed=card, profile_identify=self._did)
+        record = models.AppBskyFeedPost.Record(
+            created_at=client.get_current_time_iso(), text=tb.build_text(), facets=tb.build_facets(),
+            embed=card, langs=[str(post.options.get("language") or "en")],
+        )
+        try:
+            with self._errors("posting to Bluesky", kind="write"):
+                ref = client.app.bsky.feed.post.create(self._did, record, rkey=ticket.platform_key)
+        except Unconfirmed:
+            # A create on a key that exists fails with a bare 500: the record decides.
+            if ticket.platform_key and (found := self._read(ticket.platform_key, quiet=True)):
+                return found
+            raise
         return Published(id=ref.uri, url=self._url(ref.uri))
 
     # -- lookup --------------------------------------------------------------
 
-    def lookup(self, post: Post, key: str, since: datetime) -> Published | None:
-        from atproto import models
+    def lookup(self, post: Post, ticket: Ticket) -> Published | None:
+        if ticket.platform_key:
+            return self._read(ticket.platform_key)
+        return self._scan(post, ticket)  # an event from before record keys were stored
+
+    def _read(self, rkey: str, quiet: bool = False) -> Published | None:
+        """The post under our record key on the PDS, None if there is none."""
+        from atproto_client import exceptions as ae
 
         client = self._client()
-        after = _utc(since) - CLOCK_SKEW
-        with self._errors("looking up recent Bluesky posts"):
-            page = client.com.atproto.repo.list_records(
-                models.ComAtprotoRepoListRecords.Params(repo=self._did, collection="app.bsky.feed.post", limit=50)
-            )
+        try:
+            with self._errors("reading the post's record on Bluesky"):
+                try:
+                    got = client.app.bsky.feed.post.get(self._did, rkey)
+                except ae.BadRequestError as exc:
+                    if getattr(getattr(exc.response, "content", None), "error", None) == "RecordNotFound":
+                        return None
+                    raise
+        except ChannelError:
+            if quiet:
+                return None
+            raise
+        return Published(id=got.uri, url=self._url(got.uri), found_by="record key")
+
+    def _scan(self, post: Post, ticket: Ticket) -> Published | None:
+        from atproto import models
+
+        if ticket.since is None:
+            raise LookupIncomplete("no send time recorded for this post: cannot bound the search")
+        client = self._client()
+        after = utc(ticket.since) - CLOCK_SKEW
         hits = []
-        for rec in page.records:
-            value = rec.value
-            text = getattr(value, "text", None)
-            if text is None and isinstance(value, dict):
-                text = value.get("text")
-            created = getattr(value, "created_at", None) or (value.get("createdAt") if isinstance(value, dict) else None)
-            when = _parse_time(created)
-            if text == post.parts[0] and (when is None or when >= after):
-                hits.append((when or after, rec.uri))
+        cursor = None
+        with self._errors("looking up recent Bluesky posts"):
+            for _ in range(self.max_pages):
+                page = client.com.atproto.repo.list_records(
+                    models.ComAtprotoRepoListRecords.Params(repo=self._did, collection=COLLECTION, limit=100,
+                                                            cursor=cursor)
+                )
+                whens = []
+                for rec in page.records:
+                    value = rec.value
+                    text = getattr(value, "text", None)
+                    if text is None and isinstance(value, dict):
+                        text = value.get("text")
+                    created = getattr(value, "created_at", None) or (
+                        value.get("createdAt") if isinstance(value, dict) else None)
+                    when = _parse_time(created)
+                    whens.append(when or after)
+                    if text == post.parts[0] and (when is None or when >= after):
+                        hits.append((when or after, rec.uri))
+                cursor = page.cursor
+                if not cursor or not page.records or min(whens) < after:
+                    break
+            else:
+                if not hits:
+                    raise LookupIncomplete(f"Bluesky lookup stopped after {self.max_pages} pages")
         if not hits:
             return None
         uri = min(hits)[1]
-        return Published(id=uri, url=self._url(uri))
+        return Published(id=uri, url=self._url(uri), found_by="lookup")
 
     # -- errors --------------------------------------------------------------
 
-    def _errors(self, doing: str):
-        return translated(lambda exc: _map(exc, doing), [getattr(self, "_password", None)])
+    def _errors(self, doing: str, kind: str = "read"):
+        return translated(lambda exc: _map(exc, doing, kind), [getattr(self, "_password", None)])
 
 
-def _map(exc: Exception, doing: str) -> ChannelError | None:
+def _map(exc: Exception, doing: str, kind: str) -> ChannelError | None:
+    """atproto's errors as the channel tree. `kind`: write (may leave an unknown outcome), read, token."""
     import httpx
     from atproto_client import exceptions as ae
     from atproto_core.exceptions import AtProtocolError
 
+    def unknown(message: str) -> ChannelError:
+        if kind == "write":
+            return Unconfirmed(message + "; the post may exist")
+        if kind == "read":
+            return LookupIncomplete(message)
+        return ChannelError(message + "; nothing was posted")
+
     if isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)):
         return ChannelError(f"could not reach Bluesky while {doing} (nothing was sent)")
     if isinstance(exc, httpx.TransportError):  # e.g. a dropped connection, which atproto lets through
-        return Unconfirmed(f"no answer from Bluesky while {doing} ({type(exc).__name__}): the post may exist")
+        return unknown(f"no answer from Bluesky while {doing} ({type(exc).__name__})")
     if not isinstance(exc, AtProtocolError):
         return None
     status = exc.response.status_code if getattr(exc, "response", None) is not None else None
@@ -175,11 +268,12 @@ def _map(exc: Exception, doing: str) -> ChannelError | None:
         cause = exc.__cause__ or exc.__context__
         if isinstance(cause, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)):
             return ChannelError(f"could not reach Bluesky while {doing} (nothing was sent)")
-        return Unconfirmed(
-            f"no answer from Bluesky while {doing} ({type(cause).__name__ if cause else 'network'}): the post may exist"
-        )
-    if status is not None and status >= 500:
-        return Unconfirmed(f"Bluesky server error while {doing} ({msg}): the post may exist; lookup decides")
+        return unknown(f"no answer from Bluesky while {doing} ({type(cause).__name__ if cause else 'network'})")
+    if status is not None and (status >= 500 or status in (408, 409)):
+        return unknown(f"Bluesky server error while {doing} ({msg})")
+    if kind != "write":
+        return LookupIncomplete(f"Bluesky refused {doing}: {msg}") if kind == "read" else Rejected(
+            f"Bluesky refused {doing}: {msg}")
     if isinstance(exc, ae.RequestErrorBase):
         return Rejected(f"Bluesky refused {doing}: {msg}")
     return Rejected(f"Bluesky client error while {doing}: {msg}")
@@ -189,10 +283,7 @@ def _parse_time(value) -> datetime | None:
     if not value:
         return None
     try:
-        return _utc(datetime.fromisoformat(str(value).replace("Z", "+00:00")))
+        return utc(datetime.fromisoformat(str(value).replace("Z", "+00:00")))
     except ValueError:
         return None
 
-
-def _utc(dt: datetime) -> datetime:
-    return dt.replace(tzinfo=timezone.utc) if dt.tzinfo is None else dt.astimezone(timezone.utc)

@@ -1,9 +1,22 @@
-"""LinkedIn Posts API (/rest/posts) over httpx."""
+"""LinkedIn Posts API (/rest/posts) over httpx.
+
+An unknown outcome is settled by reading the author's posts back (paging with
+`start`/`count` to the attempt time) where the token may read them, which
+needs `r_member_social`. Most tokens have only `w_member_social`: LinkedIn then
+refuses the read (403), and the adapter re-sends the identical post after the
+grace period. LinkedIn refuses a repeat with 422 DUPLICATE_POST naming the
+existing post's URN, which is the post; a 201 means the first attempt never
+landed.
+
+LinkedIn retires each monthly API version about a year after its release
+(426 NONEXISTENT_VERSION), so the default version is derived from today's
+date: two months back is surely released and ten months from retirement.
+"""
 
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import quote
@@ -12,13 +25,19 @@ from citecast.channels.base import (
     AuthError,
     Channel,
     ChannelError,
+    Duplicate,
     Limits,
+    LookupIncomplete,
+    LookupNotPermitted,
+    Misconfigured,
     NotConfigured,
     Published,
     RateLimited,
     Rejected,
+    Ticket,
     Unconfirmed,
     secret,
+    utc,
 )
 from citecast.posts import Draft, Post
 
@@ -26,8 +45,15 @@ from citecast.posts import Draft, Post
 _RESERVED = re.compile(r"([\\|{}@\[\]()<>#*_~])")
 _ESCAPED = re.compile(r"\\([\\|{}@\[\]()<>#*_~])")
 API_BASE = "https://api.linkedin.com"
-DEFAULT_VERSION = "202511"
+_URN = re.compile(r"urn:li:(?:share|ugcPost|activity):\d+")
 CLOCK_SKEW = timedelta(minutes=10)
+
+
+def default_version(today: date | None = None) -> str:
+    """The LinkedIn-Version to send when none is configured: two months before `today`."""
+    today = today or datetime.now(timezone.utc).date()
+    months = today.year * 12 + today.month - 1 - 2
+    return f"{months // 12}{months % 12 + 1:02d}"
 
 
 def escape_little_text(text: str) -> str:
@@ -43,6 +69,11 @@ class LinkedInChannel(Channel):
     client_modules = ("httpx",)
     limits = Limits(max_length=3000)
     can_lookup = True
+    grace = timedelta(minutes=5)
+    resend_reveals_duplicate = True
+    reconcile_note = ("looks the post up among the author's posts (needs r_member_social); where the token may not "
+                      "read them (w_member_social only) it re-sends the identical post after the grace period and "
+                      "records the post LinkedIn names in its DUPLICATE_POST refusal")
 
     @classmethod
     def from_options(cls, options: dict[str, Any]) -> "LinkedInChannel":
@@ -86,12 +117,16 @@ class LinkedInChannel(Channel):
                 timeout=float(self.options.get("timeout", 30)),
                 headers={
                     "Authorization": f"Bearer {self._token}",
-                    "LinkedIn-Version": str(self.options.get("version") or DEFAULT_VERSION),
+                    "LinkedIn-Version": self.version,
                     "X-Restli-Protocol-Version": "2.0.0",
                 },
             )
             self._client = client
         return client
+
+    @property
+    def version(self) -> str:
+        return str(self.options.get("version") or default_version())
 
     def _url(self, urn: str) -> str:
         return f"https://www.linkedin.com/feed/update/{urn}/"
@@ -101,7 +136,7 @@ class LinkedInChannel(Channel):
 
     # -- publish -------------------------------------------------------------
 
-    def publish(self, post: Post, key: str) -> Published:
+    def publish(self, post: Post, ticket: Ticket) -> Published:
         if len(post.parts) != 1:
             raise Rejected(f"LinkedIn takes one post, got {len(post.parts)} parts")
         article: dict[str, Any] = {"source": post.link, "title": post.title or post.options.get("title") or post.link}
@@ -116,9 +151,9 @@ class LinkedInChannel(Channel):
             "lifecycleState": "PUBLISHED",
             "isReshareDisabledByAuthor": False,
         }
-        resp = self._send("POST", "/rest/posts", "posting to LinkedIn", json=body)
+        resp = self._send("POST", "/rest/posts", "posting to LinkedIn", json=body, writing=True)
         if resp.status_code != 201:
-            self._raise_for(resp, "posting to LinkedIn")
+            self._raise_for(resp, "posting to LinkedIn", writing=True)
         urn = resp.headers.get("x-restli-id")
         if not urn:
             raise Unconfirmed("LinkedIn answered 201 without x-restli-id: the post exists but its id is unknown")
@@ -126,27 +161,53 @@ class LinkedInChannel(Channel):
 
     # -- lookup --------------------------------------------------------------
 
-    def lookup(self, post: Post, key: str, since: datetime) -> Published | None:
-        author = self._author(post)
-        path = f"/rest/posts?author={quote(author, safe='')}&q=author&count=20&sortBy=LAST_MODIFIED"
-        resp = self._send("GET", path, "looking up recent LinkedIn posts", headers={"X-RestLi-Method": "FINDER"})
-        if resp.status_code != 200:
-            self._raise_for(resp, "looking up recent LinkedIn posts")
-        after = _utc(since) - CLOCK_SKEW
+    def lookup(self, post: Post, ticket: Ticket) -> Published | None:
+        if ticket.since is None:
+            raise LookupIncomplete("no send time recorded for this post: cannot bound the search")
+        after = utc(ticket.since) - CLOCK_SKEW
         want = _norm(post.parts[0])
+        author = quote(self._author(post), safe="")
         hits = []
-        for el in (resp.json() or {}).get("elements", []):
-            created = datetime.fromtimestamp(el.get("createdAt", 0) / 1000, timezone.utc)
-            if created >= after and _norm(el.get("commentary", "")) == want:
-                hits.append((created, el["id"]))
+        doing = "looking up recent LinkedIn posts"
+        for page in range(self.max_pages):
+            path = f"/rest/posts?author={author}&q=author&start={page * 50}&count=50&sortBy=LAST_MODIFIED"
+            resp = self._send("GET", path, doing, headers={"X-RestLi-Method": "FINDER"})
+            if resp.status_code != 200:
+                self._raise_for(resp, doing)
+            elements = (resp.json() or {}).get("elements", [])
+            for el in elements:
+                created = datetime.fromtimestamp(el.get("createdAt", 0) / 1000, timezone.utc)
+                if created >= after and _norm(el.get("commentary", "")) == want:
+                    hits.append((created, el["id"]))
+            oldest = min((el.get("lastModifiedAt") or el.get("createdAt", 0) for el in elements), default=0)
+            if len(elements) < 50 or datetime.fromtimestamp(oldest / 1000, timezone.utc) < after:
+                break  # the listing ended, or it is past the attempt time
+        else:
+            if not hits:
+                raise LookupIncomplete(f"LinkedIn lookup stopped after {self.max_pages} pages without reaching "
+                                       f"{after:%Y-%m-%d %H:%M} (raise [channels.linkedin] lookup_max_pages)")
         if not hits:
             return None
         urn = min(hits)[1]
-        return Published(id=urn, url=self._url(urn))
+        return Published(id=urn, url=self._url(urn), found_by="lookup")
+
+    def describe_reconcile(self) -> str:
+        """Which way an unknown outcome is settled with this token: a read decides (403 without r_member_social)."""
+        try:
+            path = f"/rest/posts?author={quote(self.options['author'], safe='')}&q=author&start=0&count=1"
+            resp = self._send("GET", path, "checking the token's scopes", headers={"X-RestLi-Method": "FINDER"})
+        except ChannelError as exc:
+            return f"{self.reconcile_note} (could not check the token's scopes: {exc})"
+        if resp.status_code == 403:
+            return ("re-sends the identical post after the grace period and records the post LinkedIn names in "
+                    "its DUPLICATE_POST refusal (this token may not read posts back: no r_member_social)")
+        if resp.status_code == 200:
+            return "looks the post up among the author's posts (this token may read them: r_member_social)"
+        return f"{self.reconcile_note} (scope check answered {resp.status_code})"
 
     # -- errors --------------------------------------------------------------
 
-    def _send(self, method: str, path: str, doing: str, **kwargs):
+    def _send(self, method: str, path: str, doing: str, writing: bool = False, **kwargs):
         import httpx
 
         try:
@@ -154,31 +215,44 @@ class LinkedInChannel(Channel):
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
             raise ChannelError(f"could not reach LinkedIn while {doing} (nothing was sent): {type(exc).__name__}") from None
         except httpx.HTTPError as exc:
-            raise Unconfirmed(f"no answer from LinkedIn while {doing} ({type(exc).__name__}): the post may exist") from None
+            if writing:
+                raise Unconfirmed(f"no answer from LinkedIn while {doing} ({type(exc).__name__}): the post may exist") from None
+            raise LookupIncomplete(f"no answer from LinkedIn while {doing} ({type(exc).__name__})") from None
 
-    def _raise_for(self, resp, doing: str):
+    def _raise_for(self, resp, doing: str, writing: bool = False):
         status = resp.status_code
         try:
             data = resp.json()
         except ValueError:
             data = {}
-        detail = data.get("message") or data.get("code") or resp.reason_phrase
-        detail = str(detail).replace(self._token, "***")
+        data = data if isinstance(data, dict) else {}
+        detail = str(data.get("message") or data.get("code") or resp.reason_phrase).replace(self._token, "***")
         if status == 429:
             raise RateLimited(f"LinkedIn rate limit while {doing}: {detail}", retry_after=_retry_after(resp.headers))
         if status == 401:
             raise AuthError(f"LinkedIn refused the token while {doing} ({detail}): renew LINKEDIN_ACCESS_TOKEN")
+        if status == 426 or "NONEXISTENT_VERSION" in (resp.text or ""):
+            raise Misconfigured(
+                f"LinkedIn-Version {self.version} is not active ({detail}): remove [channels.linkedin] version to use "
+                f"the default (today {default_version()}) or set a month from the last twelve"
+            )
         if status == 403:
+            if not writing:
+                raise LookupNotPermitted(f"LinkedIn refused {doing} ({detail}): reading posts needs r_member_social")
             raise AuthError(
                 f"LinkedIn forbade {doing} ({detail}): the token needs w_member_social "
                 "(or w_organization_social for an organisation author)"
             )
         if status == 422 and "DUPLICATE_POST" in (resp.text or ""):
-            raise Rejected(f"LinkedIn rejected the post as a duplicate (DUPLICATE_POST): {detail}")
-        if status == 426:
-            raise AuthError(f"LinkedIn-Version is retired ({detail}): set [channels.linkedin] version to a current YYYYMM")
-        if status >= 500:
-            raise Unconfirmed(f"LinkedIn server error {status} while {doing}: the post may exist; lookup decides")
+            urn = _URN.search(str(data.get("message") or resp.text))
+            existing = Published(urn.group(0), self._url(urn.group(0)), found_by="DUPLICATE_POST refusal") if urn else None
+            raise Duplicate(f"LinkedIn refused the post as a duplicate (DUPLICATE_POST): {detail}", existing)
+        if status >= 500 or status in (408, 409):
+            if writing:
+                raise Unconfirmed(f"LinkedIn server error {status} while {doing}: the post may exist; lookup decides")
+            raise LookupIncomplete(f"LinkedIn server error {status} while {doing}")
+        if not writing:
+            raise LookupIncomplete(f"LinkedIn refused {doing} ({status}): {detail}")
         raise Rejected(f"LinkedIn refused {doing} ({status}): {detail}")
 
 
@@ -199,6 +273,3 @@ def _retry_after(headers) -> float | None:
         except (TypeError, ValueError):
             return None
 
-
-def _utc(dt: datetime) -> datetime:
-    return dt.replace(tzinfo=timezone.utc) if dt.tzinfo is None else dt.astimezone(timezone.utc)

@@ -1,15 +1,19 @@
 """Mastodon through Mastodon.py: limits from the instance, an Idempotency-Key on every post.
 
-The key is the event's idempotency key, so a repeated call with the same key
-inside the server's idempotency window (an hour on Mastodon) returns the
-status already created instead of a second one. Beyond that window, `lookup`
-reads the account's recent statuses.
+The key is chosen from the event's key when the ledger first claims it and
+stored there before the first attempt, so a repeated call with the same key
+inside the server's idempotency window (Mastodon keeps the key an hour after
+the status is created) returns the status already created instead of a second
+one: within that window an unknown outcome is settled by sending again.
+Beyond it, `lookup` pages through the account's statuses (`max_id`) back to
+the attempt.
 """
 
 from __future__ import annotations
 
 import html
 import re
+import secrets
 import time
 import unicodedata
 from datetime import datetime, timedelta, timezone
@@ -17,21 +21,27 @@ from functools import partial
 from typing import Any
 
 from citecast.channels.base import (
-    translated,
     AuthError,
     Channel,
     ChannelError,
     Limits,
+    LookupIncomplete,
     NotConfigured,
     Published,
     RateLimited,
     Rejected,
+    Ticket,
     Unconfirmed,
     secret,
+    translated,
+    utc,
 )
 from citecast.posts import Post
 
 CLOCK_SKEW = timedelta(minutes=10)
+# Mastodon keeps an Idempotency-Key for 3,600 s after the status is created; sending again is
+# safe well inside that.
+IDEMPOTENCY_WINDOW = timedelta(minutes=50)
 _URL = re.compile(r"https?://[^\s<>\"]+")
 
 
@@ -49,6 +59,9 @@ class MastodonChannel(Channel):
     client_modules = ("mastodon", "requests")
     limits = Limits(max_length=500, count=status_length)
     can_lookup = True
+    grace = timedelta(minutes=2)
+    reconcile_note = ("sends again with the same Idempotency-Key within 50 minutes of the attempt (Mastodon answers "
+                      "with the status it already made); later, looks the status up in the account's statuses")
 
     @classmethod
     def from_options(cls, options: dict[str, Any]) -> "MastodonChannel":
@@ -105,14 +118,22 @@ class MastodonChannel(Channel):
 
     # -- publish -------------------------------------------------------------
 
-    def publish(self, post: Post, key: str) -> Published:
+    def new_platform_key(self, key: str) -> str | None:
+        # The event key plus a nonce: unique to this ledger row, so another site's ledger posting the
+        # same page key to the same account is never answered with our status.
+        return f"citecast:{key}:{secrets.token_hex(6)}"
+
+    def resend_is_safe(self, ticket: Ticket, now) -> bool:
+        return bool(ticket.platform_key) and ticket.since is not None and now - utc(ticket.since) < IDEMPOTENCY_WINDOW
+
+    def publish(self, post: Post, ticket: Ticket) -> Published:
         if len(post.parts) != 1:
             raise Rejected(f"Mastodon takes one post, got {len(post.parts)} parts")
         api = self._api()
-        with self._errors("posting to Mastodon"):
+        with self._errors("posting to Mastodon", writing=True):
             status = api.status_post(
                 post.parts[0],
-                idempotency_key=key,
+                idempotency_key=ticket.platform_key or ticket.key,
                 visibility=post.options.get("visibility") or None,
                 language=post.options.get("language") or None,
             )
@@ -120,32 +141,41 @@ class MastodonChannel(Channel):
 
     # -- lookup --------------------------------------------------------------
 
-    def lookup(self, post: Post, key: str, since: datetime) -> Published | None:
+    def lookup(self, post: Post, ticket: Ticket) -> Published | None:
+        if ticket.since is None:
+            raise LookupIncomplete("no send time recorded for this status: cannot bound the search")
         api = self._api()
-        after = _utc(since) - CLOCK_SKEW
+        after = utc(ticket.since) - CLOCK_SKEW
         want = _norm(post.parts[0])
+        hits = []
+        max_id = None
         with self._errors("looking up recent Mastodon statuses"):
             me = api.me()
-            statuses = api.account_statuses(me["id"], limit=40, exclude_reblogs=True)
-        hits = []
-        for s in statuses:
-            created = s.get("created_at")
-            if isinstance(created, datetime) and _utc(created) < after:
-                continue
-            if _norm(_plain(s.get("content") or "")) == want:
-                hits.append((str(s["id"]).zfill(24), str(s["id"]), s.get("url") or s.get("uri")))
+            for _ in range(self.max_pages):
+                page = api.account_statuses(me["id"], limit=40, max_id=max_id, exclude_reblogs=True)
+                for s in page:
+                    if _norm(_plain(s.get("content") or "")) == want and _created(s) >= after:
+                        hits.append((int(s["id"]), str(s["id"]), s.get("url") or s.get("uri")))
+                if not page or min(_created(s) for s in page) < after:
+                    break  # newest first: the rest is older than the attempt
+                max_id = min(int(s["id"]) for s in page)
+            else:
+                if not hits:
+                    raise LookupIncomplete(f"Mastodon lookup stopped after {self.max_pages} pages without reaching "
+                                           f"{after:%Y-%m-%d %H:%M} (raise [channels.mastodon] lookup_max_pages)")
         if not hits:
             return None
         _, sid, url = min(hits)
-        return Published(id=sid, url=url)
+        return Published(id=sid, url=url, found_by="lookup")
 
     # -- errors --------------------------------------------------------------
 
-    def _errors(self, doing: str):
-        return translated(lambda exc: _map(exc, doing, self), [getattr(self, "_token", None)])
+    def _errors(self, doing: str, writing: bool = False):
+        return translated(lambda exc: _map(exc, doing, self, writing), [getattr(self, "_token", None)])
 
 
-def _map(exc: Exception, doing: str, channel: MastodonChannel) -> ChannelError | None:
+def _map(exc: Exception, doing: str, channel: MastodonChannel, writing: bool) -> ChannelError | None:
+    """Mastodon's errors as the channel tree; only a write can leave an unknown outcome."""
     import mastodon as m
     import requests
 
@@ -155,6 +185,7 @@ def _map(exc: Exception, doing: str, channel: MastodonChannel) -> ChannelError |
         return RateLimited(f"Mastodon rate limit while {doing}", retry_after=wait)
     if isinstance(exc, m.MastodonUnauthorizedError):
         return AuthError(f"Mastodon refused the token while {doing}: check MASTODON_ACCESS_TOKEN")
+    unknown = Unconfirmed if writing else LookupIncomplete
     if isinstance(exc, m.MastodonNetworkError):
         cause = exc.__context__
         if isinstance(cause, requests.exceptions.ConnectTimeout) or (
@@ -162,20 +193,29 @@ def _map(exc: Exception, doing: str, channel: MastodonChannel) -> ChannelError |
             and ("NewConnectionError" in repr(cause) or "NameResolutionError" in repr(cause))
         ):
             return ChannelError(f"could not reach Mastodon while {doing} (nothing was sent)")
-        return Unconfirmed(
-            f"no answer from Mastodon while {doing} ({type(cause).__name__ if cause else 'network'}): "
-            "the post may exist; lookup decides"
+        return unknown(
+            f"no answer from Mastodon while {doing} ({type(cause).__name__ if cause else 'network'})"
+            + ("; the post may exist" if writing else "")
         )
-    if isinstance(exc, m.MastodonServerError):
-        return Unconfirmed(f"Mastodon server error while {doing} ({_detail(exc)}): the post may exist")
+    status = exc.args[1] if len(exc.args) > 1 and isinstance(exc.args[1], int) else None
+    if isinstance(exc, m.MastodonServerError) or status in (408, 409):
+        return unknown(f"Mastodon server error while {doing} ({_detail(exc)})" + ("; the post may exist" if writing else ""))
     if isinstance(exc, m.MastodonAPIError):
-        status = exc.args[1] if len(exc.args) > 1 and isinstance(exc.args[1], int) else None
         if status == 403:
-            return AuthError(f"Mastodon forbade {doing} ({_detail(exc)}): the token needs write:statuses")
-        return Rejected(f"Mastodon refused {doing} ({_detail(exc)})")
+            return AuthError(f"Mastodon forbade {doing} ({_detail(exc)}): the token needs write:statuses and read:statuses")
+        return Rejected(f"Mastodon refused {doing} ({_detail(exc)})") if writing else LookupIncomplete(
+            f"Mastodon refused {doing} ({_detail(exc)})")
     if isinstance(exc, m.MastodonError):
-        return Rejected(f"Mastodon client error while {doing}: {exc}")
+        return Rejected(f"Mastodon client error while {doing}: {exc}") if writing else LookupIncomplete(
+            f"Mastodon client error while {doing}: {exc}")
     return None
+
+
+def _created(status) -> datetime:
+    created = status.get("created_at")
+    if isinstance(created, str):
+        created = datetime.fromisoformat(created.replace("Z", "+00:00"))
+    return utc(created) if isinstance(created, datetime) else datetime.max.replace(tzinfo=timezone.utc)
 
 
 def _detail(exc) -> str:
@@ -192,6 +232,3 @@ def _plain(content: str) -> str:
 def _norm(text: str) -> str:
     return " ".join(unicodedata.normalize("NFC", text).split())
 
-
-def _utc(dt: datetime) -> datetime:
-    return dt.replace(tzinfo=timezone.utc) if dt.tzinfo is None else dt.astimezone(timezone.utc)

@@ -9,11 +9,11 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from citecast.channels.base import Channel, Limits
+from citecast.channels.base import Channel, Limits, Ticket
 from citecast.posts import Draft, Post, Published
 
 
@@ -22,6 +22,8 @@ class OutboxChannel(Channel):
     limits = Limits(max_length=10**9)
     live = False
     can_lookup = True
+    grace = timedelta(0)  # the log is read back at once
+    reconcile_note = "looks the post up by its key in the outbox's sent.jsonl"
 
     def __init__(self, stands_for: Channel, directory: Path):
         super().__init__(stands_for.options)
@@ -52,7 +54,8 @@ class OutboxChannel(Channel):
     def log_path(self) -> Path:
         return self.directory / "sent.jsonl"
 
-    def publish(self, post: Post, key: str) -> Published:
+    def publish(self, post: Post, ticket: Ticket) -> Published:
+        key = ticket.key
         # The append to sent.jsonl is the act of posting (one write, like one API call);
         # the markdown file is its readable copy. The log also lets tests count duplicates.
         self.directory.mkdir(parents=True, exist_ok=True)
@@ -67,12 +70,14 @@ class OutboxChannel(Channel):
             os.close(fd)
         return self._write_copy(post, key)
 
-    def lookup(self, post: Post, key: str, since: datetime) -> Published | None:
+    def lookup(self, post: Post, ticket: Ticket) -> Published | None:
+        key = ticket.key
         if self.log_path.exists():
             with self.log_path.open(encoding="utf-8") as fh:
                 for line in fh:
                     if f'"key": "{key}"' in line:
-                        return self._write_copy(post, key)  # the copy may be missing after a crash
+                        found = self._write_copy(post, key)  # the copy may be missing after a crash
+                        return Published(found.id, found.url, found_by="lookup")
         return None
 
     def _write_copy(self, post: Post, key: str) -> Published:

@@ -3,7 +3,10 @@
 prawcore retries a request on a timeout, a dropped connection or a 5xx, POSTs
 included: against Reddit that can submit the same post twice. The adapter
 turns those retries off for its session, so an unknown outcome surfaces as
-`Unconfirmed` and is settled by `lookup` (the account's newest submissions).
+`Unconfirmed` and is settled by `lookup`, which pages through the account's
+submissions (`after`) back to the attempt. The token call prawcore makes on
+the way (/api/v1/access_token) fails as a plain ResponseException: a 429 or
+5xx there is a rate limit or a transient failure, and nothing was posted.
 """
 
 from __future__ import annotations
@@ -13,17 +16,21 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from citecast.channels.base import (
-    translated,
     AuthError,
     Channel,
     ChannelError,
+    Duplicate,
     Limits,
+    LookupIncomplete,
     NotConfigured,
     Published,
     RateLimited,
     Rejected,
+    Ticket,
     Unconfirmed,
     secret,
+    translated,
+    utc,
 )
 from citecast.posts import Post
 
@@ -48,6 +55,9 @@ class RedditChannel(Channel):
     client_modules = ("praw", "prawcore", "requests")
     limits = Limits(max_length=40_000, title_max=300, title_required=True)
     can_lookup = True
+    grace = timedelta(minutes=5)
+    reconcile_note = ("looks the submission up in the account's submissions (paging back to the attempt); "
+                      "re-sends only when it is still missing after the grace period")
 
     @classmethod
     def from_options(cls, options: dict[str, Any]) -> "RedditChannel":
@@ -64,8 +74,8 @@ class RedditChannel(Channel):
         channel._creds = creds
         return channel
 
-    def _errors(self, doing: str):
-        return translated(lambda exc: _map(exc, doing), getattr(self, "_creds", {}).values())
+    def _errors(self, doing: str, writing: bool = False):
+        return translated(lambda exc: _map(exc, doing, writing), getattr(self, "_creds", {}).values())
 
     # -- client --------------------------------------------------------------
 
@@ -122,7 +132,7 @@ class RedditChannel(Channel):
             raise Rejected("no subreddit: set `subreddit:` on the page or [channels.reddit] subreddit")
         return name
 
-    def publish(self, post: Post, key: str) -> Published:
+    def publish(self, post: Post, ticket: Ticket) -> Published:
         reddit = self._reddit()
         sub = self._subreddit(post)
         kind = post.options.get("kind") or "self"
@@ -135,38 +145,44 @@ class RedditChannel(Channel):
             args["url"] = post.link
         else:
             args["selftext"] = "\n\n".join(post.parts)
-        with self._errors(f"submitting to r/{sub}"):
+        with self._errors(f"submitting to r/{sub}", writing=True):
             submission = reddit.subreddit(sub).submit(post.title or "", **args)
             sid = submission.id
         return Published(id=sid, url=self._web(f"/r/{sub}/comments/{sid}/"))
 
     # -- lookup --------------------------------------------------------------
 
-    def lookup(self, post: Post, key: str, since: datetime) -> Published | None:
+    def lookup(self, post: Post, ticket: Ticket) -> Published | None:
+        if ticket.since is None:
+            raise LookupIncomplete("no send time recorded for this post: cannot bound the search")
         reddit = self._reddit()
         # A post rebuilt from the ledger may lack the page's subreddit: then title and body decide.
         sub = str(post.options.get("subreddit") or "").removeprefix("/").removeprefix("r/").lower()
         kind = post.options.get("kind") or self.options.get("kind") or "self"
-        after = _utc(since) - CLOCK_SKEW
-        body = "\n\n".join(post.parts)
+        after = utc(ticket.since) - CLOCK_SKEW
+        body = " ".join("\n\n".join(post.parts).split())
+        cap = self.max_pages * 100  # praw asks for 100 a page
+        found = []
+        seen = 0
         with self._errors("looking up recent submissions on Reddit"):
             me = reddit.redditor(self._creds["REDDIT_USERNAME"])
-            found = []
-            for s in me.submissions.new(limit=int(self.options.get("lookup_limit", 25))):
+            for s in me.submissions.new(limit=cap):  # praw pages with `after` as it goes
+                seen += 1
                 if datetime.fromtimestamp(s.created_utc, timezone.utc) < after:
-                    continue
+                    break  # newest first: everything further is older than the attempt
                 if (sub and str(s.subreddit).lower() != sub) or s.title != (post.title or ""):
                     continue
-                if kind == "link":
-                    same = s.url == post.link
-                else:
-                    same = " ".join((s.selftext or "").split()) == " ".join(body.split())
+                same = s.url == post.link if kind == "link" else " ".join((s.selftext or "").split()) == body
                 if same:
                     found.append((s.created_utc, s.id, s.permalink))
+            else:
+                if seen >= cap and not found:
+                    raise LookupIncomplete(f"Reddit lookup read {seen} submissions without reaching {after:%Y-%m-%d %H:%M} "
+                                           "(raise [channels.reddit] lookup_max_pages)")
         if not found:
             return None
         _, sid, permalink = min(found)  # the first one, should there be two
-        return Published(id=sid, url=self._web(permalink))
+        return Published(id=sid, url=self._web(permalink), found_by="lookup")
 
 
 def _no_retry_class(base):
@@ -185,41 +201,41 @@ def _no_retry_class(base):
     return NoRetry
 
 
-def _map(exc: Exception, doing: str) -> ChannelError | None:
+def _map(exc: Exception, doing: str, writing: bool) -> ChannelError | None:
+    """Reddit's errors as the channel tree; only the submit call itself can leave an unknown outcome."""
     import praw.exceptions as pe
     import prawcore.exceptions as ce
     import requests
 
     msg = " ".join(str(exc).split())
+    token_call = _is_token_call(exc)
+    if token_call:
+        doing = f"getting a Reddit token before {doing}"
+    unknown = Unconfirmed if writing and not token_call else LookupIncomplete if not writing else ChannelError
     if isinstance(exc, pe.RedditAPIException):
         for item in exc.items:
             if item.error_type == "RATELIMIT":
                 return RateLimited(f"Reddit rate limit while {doing}: {item.message}", ratelimit_wait(item.message))
+            if item.error_type == "ALREADY_SUB":
+                return Duplicate(f"Reddit refused {doing}: {item.message}")
         return Rejected(f"Reddit refused {doing}: {msg}")
-    if isinstance(exc, ce.TooManyRequests):
-        try:
-            wait = float(exc.retry_after) if exc.retry_after else None
-        except ValueError:
-            wait = None
-        if wait is None:
-            reset = exc.response.headers.get("x-ratelimit-reset")
-            wait = float(reset) if reset and reset.replace(".", "", 1).isdigit() else None
-        return RateLimited(f"Reddit rate limit (429) while {doing}", retry_after=wait)
-    if isinstance(exc, (ce.OAuthException, ce.InvalidToken, ce.InsufficientScope)) or (
-        isinstance(exc, ce.ResponseException) and exc.response.status_code == 401
-    ):
+    status = exc.response.status_code if isinstance(exc, ce.ResponseException) else None
+    if isinstance(exc, ce.TooManyRequests) or status == 429:
+        return RateLimited(f"Reddit rate limit (429) while {doing}", retry_after=_retry_after(exc))
+    if isinstance(exc, (ce.OAuthException, ce.InvalidToken, ce.InsufficientScope)) or status == 401:
         return AuthError(
             f"Reddit refused the credentials while {doing} ({type(exc).__name__}): check REDDIT_CLIENT_ID, "
             "REDDIT_CLIENT_SECRET, REDDIT_USERNAME, REDDIT_PASSWORD (a script app)"
         )
     if isinstance(exc, ce.Forbidden):
         return AuthError(f"Reddit forbade {doing}: the account may be banned there or lack permission")
-    if isinstance(exc, ce.ServerError) or (
-        isinstance(exc, ce.ResponseException) and exc.response.status_code >= 500
-    ):
-        return Unconfirmed(f"Reddit server error while {doing} ({msg}): the post may exist; lookup decides")
+    if isinstance(exc, ce.ServerError) or (status is not None and (status >= 500 or status in (408, 409))):
+        if unknown is Unconfirmed:
+            return Unconfirmed(f"Reddit server error while {doing} ({msg}): the post may exist; lookup decides")
+        return unknown(f"Reddit server error while {doing} ({msg}); nothing was posted")
     if isinstance(exc, ce.ResponseException):
-        return Rejected(f"Reddit refused {doing}: {msg}")
+        return Rejected(f"Reddit refused {doing}: {msg}") if writing and not token_call else unknown(
+            f"Reddit refused {doing}: {msg}")
     if isinstance(exc, ce.RequestException):
         original = exc.original_exception
         if isinstance(original, requests.exceptions.ConnectTimeout) or (
@@ -227,13 +243,33 @@ def _map(exc: Exception, doing: str) -> ChannelError | None:
             and ("NewConnectionError" in repr(original) or "NameResolutionError" in repr(original))
         ):
             return ChannelError(f"could not reach Reddit while {doing} (nothing was sent)")
-        return Unconfirmed(
-            f"no answer from Reddit while {doing} ({type(original).__name__}): the post may exist"
-        )
+        if unknown is Unconfirmed:
+            return Unconfirmed(f"no answer from Reddit while {doing} ({type(original).__name__}): the post may exist")
+        return unknown(f"no answer from Reddit while {doing} ({type(original).__name__})")
     if isinstance(exc, (pe.PRAWException, ce.PrawcoreException)):
-        return Rejected(f"Reddit client error while {doing}: {msg}")
+        return Rejected(f"Reddit client error while {doing}: {msg}") if writing else unknown(
+            f"Reddit client error while {doing}: {msg}")
     return None
 
 
-def _utc(dt: datetime) -> datetime:
-    return dt.replace(tzinfo=timezone.utc) if dt.tzinfo is None else dt.astimezone(timezone.utc)
+def _is_token_call(exc: Exception) -> bool:
+    """Whether the failed request was prawcore's token call, which posts nothing."""
+    import prawcore.exceptions as ce
+
+    url = ""
+    if isinstance(exc, ce.ResponseException):
+        url = str(getattr(exc.response, "url", "") or "")
+    elif isinstance(exc, ce.RequestException):
+        url = " ".join(str(a) for a in exc.request_args)
+    return "/api/v1/access_token" in url
+
+
+def _retry_after(exc) -> float | None:
+    headers = exc.response.headers
+    for value in (getattr(exc, "retry_after", None), headers.get("retry-after"), headers.get("x-ratelimit-reset")):
+        try:
+            if value is not None:
+                return max(0.0, float(value))
+        except (TypeError, ValueError):
+            continue
+    return None

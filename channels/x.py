@@ -1,9 +1,13 @@
 """X (Twitter) through tweepy, API v2. Threads are reply chains.
 
-A thread whose first post went out but a later one failed is never re-posted
-from the start: `publish` raises `Unconfirmed` naming the live head, and
-`lookup` finds the head and the replies already there, posts only the missing
-tail, and returns the head.
+Every part of a thread is its own step in the ledger (`Ticket.steps`): its id
+once X answers, its send time before the call. A part whose outcome is unknown
+is looked up in the conversation (same conversation, replying to the previous
+part, same text) before anything is sent again, and a thread whose head exists
+is resumed, never restarted. X has no idempotency key: lookups page through
+the account's timeline (`pagination_token`, from `start_time`) back to the
+attempt, and X's duplicate-content refusal after an unknown outcome means the
+first attempt landed.
 """
 
 from __future__ import annotations
@@ -14,21 +18,25 @@ import html
 import re
 import time
 import unicodedata
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any
 
 from citecast.channels.base import (
-    translated,
     AuthError,
     Channel,
     ChannelError,
+    Duplicate,
     Limits,
+    LookupIncomplete,
     NotConfigured,
     Published,
     RateLimited,
     Rejected,
+    Ticket,
     Unconfirmed,
     secret,
+    translated,
+    utc,
 )
 from citecast.posts import Post
 
@@ -61,6 +69,9 @@ class XChannel(Channel):
     client_modules = ("tweepy", "requests")
     limits = Limits(max_length=280, count=weighted_length, max_parts=6, unit="weighted characters")
     can_lookup = True
+    grace = timedelta(minutes=5)
+    reconcile_note = ("looks the post up in the account's timeline (paging back to the attempt; each thread part "
+                      "in its conversation); re-sends only what is still missing after the grace period")
 
     @classmethod
     def from_options(cls, options: dict[str, Any]) -> "XChannel":
@@ -103,67 +114,96 @@ class XChannel(Channel):
 
     # -- publish -------------------------------------------------------------
 
-    def publish(self, post: Post, key: str) -> Published:
+    def publish(self, post: Post, ticket: Ticket) -> Published:
+        """Send the parts of the thread that are not live yet, each as a reply to the one before."""
         if not post.parts:
             raise Rejected("nothing to post: the draft has no text")
-        return self._post_chain(post.parts, reply_to=None, head=None, done=0)
-
-    def _post_chain(self, parts, reply_to: str | None, head: str | None, done: int) -> Published:
-        """Post `parts` as replies to `reply_to`; `done` parts of the thread are already live."""
-        total = done + len(parts)
-        for i, text in enumerate(parts, done + 1):
+        for i, text in enumerate(post.parts):
+            if ticket.step(i).get("id"):
+                continue
+            reply_to = ticket.steps[i - 1]["id"] if i else None
+            ticket.sending(i)
             try:
                 tweet_id = self._create(text, reply_to)
             except ChannelError as exc:
-                if head is None:
-                    raise
-                # The head is live: re-posting the thread from scratch would duplicate it.
-                raise Unconfirmed(
-                    f"thread partly published: posts 1-{i - 1} of {total} are live (first {head}, "
-                    f"{self._url(head)}); post {i} failed: {exc}. The next run's lookup posts only the rest."
-                ) from None
-            head = head or tweet_id
-            reply_to = tweet_id
+                if i:  # the head is live: the ledger's steps resume the thread here, never restart it
+                    head = ticket.steps[0]["id"]
+                    exc.args = (f"thread partly published: posts 1-{i} of {len(post.parts)} are live (first "
+                                f"{head}, {self._url(head)}); post {i + 1}: {exc}",)
+                raise
+            ticket.sent(i, tweet_id)
+        head = ticket.steps[0]["id"]
         return Published(id=head, url=self._url(head))
 
     def _create(self, text: str, reply_to: str | None) -> str:
         client = self._client()
-        with self._errors("posting to X"):
+        with self._errors("posting to X", writing=True):
             resp = client.create_tweet(text=text, in_reply_to_tweet_id=reply_to, user_auth=True)
         return str(resp.data["id"])
 
     # -- lookup --------------------------------------------------------------
 
-    def lookup(self, post: Post, key: str, since: datetime) -> Published | None:
+    def lookup(self, post: Post, ticket: Ticket) -> Published | None:
+        """Settle each part whose outcome is unknown; None when one of them is not on X."""
+        for i, text in enumerate(post.parts):
+            step = ticket.step(i)
+            if step.get("id"):
+                continue
+            if i and not step.get("sent_at"):
+                # Never sent (an earlier part failed for sure): nothing to find, the rest can go out.
+                head = self.publish(post, ticket)
+                return Published(head.id, head.url, found_by="lookup, then the rest of the thread sent")
+            since = _step_time(step) or ticket.since
+            if since is None:
+                raise LookupIncomplete("no send time recorded for this post: cannot bound the search")
+            prev = ticket.steps[i - 1]["id"] if i else None
+            found = self._find(text, reply_to=prev, head=ticket.steps[0].get("id") if i else None, since=since)
+            if found is None:
+                return None
+            ticket.sent(i, found)
+        head = ticket.steps[0]["id"]
+        return Published(id=head, url=self._url(head), found_by="lookup")
+
+    def _find(self, text: str, reply_to: str | None, head: str | None, since: datetime) -> str | None:
+        """The id of our tweet with this text (replying to `reply_to`) posted since `since`, else None."""
         client = self._client()
+        start = utc(since) - CLOCK_SKEW
+        token = None
+        hits = []
         with self._errors("looking up recent posts on X"):
             user_id = self.options.get("user_id") or client.get_me(user_auth=True).data.id
-            resp = client.get_users_tweets(
-                user_id,
-                start_time=_utc(since) - CLOCK_SKEW,
-                max_results=100,
-                tweet_fields=["created_at", "referenced_tweets", "conversation_id"],
-                user_auth=True,
-            )
-        tweets = sorted(resp.data or [], key=lambda t: int(t.id))  # oldest first
-        head = next((t for t in tweets if same_text(t.text, post.parts[0]) and not _reply_to(t)), None)
-        if head is None:
-            return None
-        prev = str(head.id)
-        for n, text in enumerate(post.parts[1:], 1):
-            reply = next((t for t in tweets if _reply_to(t) == prev and same_text(t.text, text)), None)
-            if reply is None:
-                return self._post_chain(post.parts[n:], reply_to=prev, head=str(head.id), done=n)
-            prev = str(reply.id)
-        return Published(id=str(head.id), url=self._url(str(head.id)))
+            for _ in range(self.max_pages):
+                resp = client.get_users_tweets(
+                    user_id, start_time=start, max_results=100, pagination_token=token,
+                    tweet_fields=["created_at", "referenced_tweets", "conversation_id"], user_auth=True,
+                )
+                for t in resp.data or []:
+                    if _reply_to(t) != reply_to or not same_text(t.text, text):
+                        continue
+                    if head and t.conversation_id and str(t.conversation_id) != head:
+                        continue
+                    hits.append(int(t.id))
+                token = (resp.meta or {}).get("next_token")
+                if not token:  # start_time bounds the listing: its end is the attempt time
+                    return str(min(hits)) if hits else None
+        if hits:
+            return str(min(hits))
+        raise LookupIncomplete(f"X lookup stopped after {self.max_pages} pages without reaching {start:%Y-%m-%d %H:%M} "
+                               "(raise [channels.x] lookup_max_pages)")
 
     # -- errors --------------------------------------------------------------
 
-    def _errors(self, doing: str):
-        return translated(lambda exc: _map(exc, doing), getattr(self, "_creds", {}).values())
+    def _errors(self, doing: str, writing: bool = False):
+        return translated(lambda exc: _map(exc, doing, writing), getattr(self, "_creds", {}).values())
 
 
-def _map(exc: Exception, doing: str) -> ChannelError | None:
+def _step_time(step: dict) -> datetime | None:
+    value = step.get("sent_at")
+    return utc(datetime.fromisoformat(value)) if value else None
+
+
+def _map(exc: Exception, doing: str, writing: bool) -> ChannelError | None:
+    """X's errors as the channel tree; only a write can leave an unknown outcome."""
     import requests
     import tweepy
 
@@ -178,18 +218,29 @@ def _map(exc: Exception, doing: str) -> ChannelError | None:
         )
     if isinstance(exc, tweepy.Forbidden):
         if "duplicate" in msg.lower():
-            return Rejected(f"X rejected the post as duplicate content: {msg}")
+            return Duplicate(f"X refused the post as duplicate content: {msg}")
         return AuthError(f"X forbade {doing} ({msg}): the app needs Read and Write permission")
+    unknown = Unconfirmed if writing else LookupIncomplete
     if isinstance(exc, tweepy.TwitterServerError):
-        return Unconfirmed(f"X server error while {doing} ({msg}): the post may exist; lookup decides")
+        if writing:
+            return Unconfirmed(f"X server error while {doing} ({msg}): the post may exist; lookup decides")
+        return LookupIncomplete(f"X server error while {doing} ({msg})")
     if isinstance(exc, tweepy.HTTPException):
+        status = getattr(getattr(exc, "response", None), "status_code", 0) or 0
+        if status in (408, 409) or status >= 500:
+            return unknown(f"X answered {status} while {doing} ({msg})")
+        if not writing:
+            return LookupIncomplete(f"X refused {doing} ({status}): {msg}")
         return Rejected(f"X rejected {doing}: {msg}")
     if isinstance(exc, requests.RequestException):
         if _not_sent(exc, requests):
             return ChannelError(f"could not reach X while {doing} (nothing was sent): {msg}")
-        return Unconfirmed(f"no answer from X while {doing} ({type(exc).__name__}): the post may exist")
+        if writing:
+            return Unconfirmed(f"no answer from X while {doing} ({type(exc).__name__}): the post may exist")
+        return LookupIncomplete(f"no answer from X while {doing} ({type(exc).__name__})")
     if isinstance(exc, tweepy.TweepyException):
-        return Rejected(f"X client error while {doing}: {msg}")
+        return Rejected(f"X client error while {doing}: {msg}") if writing else LookupIncomplete(
+            f"X client error while {doing}: {msg}")
     return None
 
 
@@ -208,10 +259,6 @@ def _reply_to(tweet) -> str | None:
         if ref.type == "replied_to":
             return str(ref.id)
     return None
-
-
-def _utc(dt: datetime) -> datetime:
-    return dt.replace(tzinfo=timezone.utc) if dt.tzinfo is None else dt.astimezone(timezone.utc)
 
 
 def _session(api_base: str | None, timeout: float):

@@ -46,5 +46,8 @@ class Post:
 
 @dataclass(frozen=True)
 class Published:
+    """A post the platform holds; `found_by` says how we know (its answer, a lookup, a refusal)."""
+
     id: str
     url: str | None = None
+    found_by: str = "publish response"

@@ -138,6 +138,9 @@ class Distribution(BaseModel):
     # Seconds between two posts on one channel, and posts per channel per day (0: no cap).
     min_gap_seconds: float = Field(0.0, ge=0)
     daily_cap: int = Field(0, ge=0)
+    # After a channel's posts, how long a run may wait for grace periods to end so that posts whose
+    # outcome was unknown are settled in the same run (the rest are settled by the next run).
+    settle_wait_seconds: float = Field(90.0, ge=0)
 
     @field_validator("channels")
     @classmethod

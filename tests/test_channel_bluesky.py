@@ -7,7 +7,7 @@ import pytest
 from citecast.channels.base import Rejected
 from citecast.channels.bluesky import BlueskyChannel, graphemes
 from citecast.posts import Draft
-from tests.fakes.platforms import ENV, FakeBluesky, channel_options
+from tests.fakes.platforms import ENV, FakeBluesky, channel_options, ticket
 
 LINK = "https://citecast.dev/café-guide?utm_source=bluesky"
 
@@ -31,7 +31,7 @@ def post_of(text, title="Café guide"):
 
 def test_link_facet_uses_utf8_byte_offsets(fake, bsky):
     text = f"Naïve résumé 👩‍💻🇬🇧 — read {LINK} ✓ fin"
-    published = bsky.publish(post_of(text), "p:bluesky:s:0")
+    published = bsky.publish(post_of(text), ticket(bsky))
     record = fake.posts[0]["record"]
     assert record["text"] == text
     (facet,) = record["facets"]
@@ -58,5 +58,5 @@ def test_graphemes_not_code_points():
 
 def test_too_long_is_rejected_before_sending(fake, bsky):
     with pytest.raises(Rejected, match="301 graphemes"):
-        bsky.publish(post_of("é" * 301), "p:bluesky:s:0")
+        bsky.publish(post_of("é" * 301), ticket(bsky))
     assert not [r for r in fake.requests if r.path.endswith("createRecord")]

@@ -7,7 +7,7 @@ import pytest
 from citecast.channels.base import NotConfigured, Rejected
 from citecast.channels.linkedin import LinkedInChannel, escape_little_text, unescape_little_text
 from citecast.posts import Draft
-from tests.fakes.platforms import ENV, FakeLinkedIn, channel_options
+from tests.fakes.platforms import ENV, FakeLinkedIn, channel_options, months_ago, ticket
 
 LINK = "https://citecast.dev/backlinks-vs-distribution"
 TEXT = "Backlinks (still) matter? #SEO @team [1] *bold* _under_ ~strike~ <b> {x} | back\\slash. " + LINK
@@ -23,7 +23,7 @@ def fake(monkeypatch):
 
 @pytest.fixture
 def li(fake):
-    return LinkedInChannel.from_options(channel_options("linkedin", fake) | {"version": "202601"})
+    return LinkedInChannel.from_options(channel_options("linkedin", fake) | {"version": months_ago(1)})
 
 
 def draft(text=TEXT):
@@ -31,7 +31,7 @@ def draft(text=TEXT):
 
 
 def test_post_arrives_escaped_with_article_and_headers(fake, li):
-    published = li.publish(li.render(draft()), "p:linkedin:s:0")
+    published = li.publish(li.render(draft()), ticket(li))
     (req,) = [r for r in fake.requests if r.method == "POST"]
     body = req.json()
     assert body["commentary"] == escape_little_text(TEXT)
@@ -41,16 +41,17 @@ def test_post_arrives_escaped_with_article_and_headers(fake, li):
     assert body["content"]["article"] == {"source": LINK, "title": "Backlinks vs distribution"}
     assert body["visibility"] == "PUBLIC" and body["lifecycleState"] == "PUBLISHED"
     assert body["distribution"]["feedDistribution"] == "MAIN_FEED"
-    assert req.header("linkedin-version") == "202601"
+    assert req.header("linkedin-version") == months_ago(1)
     assert req.header("x-restli-protocol-version") == "2.0.0"
     assert published.id == fake.posts[0]["id"] and published.id.startswith("urn:li:share:")
     assert published.url == f"https://www.linkedin.com/feed/update/{published.id}/"
 
 
-def test_repeat_is_rejected_as_duplicate_post(fake, li):
-    li.publish(li.render(draft()), "p:linkedin:s:0")
-    with pytest.raises(Rejected, match="DUPLICATE_POST"):
-        li.publish(li.render(draft()), "p:linkedin:s:1")
+def test_repeat_is_refused_as_duplicate_post_naming_the_first(fake, li):
+    first = li.publish(li.render(draft()), ticket(li))
+    with pytest.raises(Rejected, match="DUPLICATE_POST") as err:
+        li.publish(li.render(draft()), ticket(li))
+    assert err.value.existing.id == first.id and err.value.existing.url == first.url
 
 
 def test_limit_is_counted_after_escaping():

@@ -6,7 +6,7 @@ import pytest
 
 from citecast.channels.mastodon import MastodonChannel, status_length
 from citecast.posts import Draft
-from tests.fakes.platforms import ENV, FakeMastodon, channel_options
+from tests.fakes.platforms import ENV, FakeMastodon, channel_options, ticket
 
 LINK = "https://citecast.dev/a-rather-long-canonical-url-that-is-well-over-twenty-three-characters"
 
@@ -24,10 +24,12 @@ def post_of(ch, text=f"Backlinks or distribution?\n\nRead: {LINK}"):
 def test_idempotency_key_on_every_post_and_repeat_returns_the_same_status(env):
     with FakeMastodon() as fake:
         ch = MastodonChannel.from_options(channel_options("mastodon", fake))
-        first = ch.publish(post_of(ch), "p:mastodon:2026-W48:0")
-        again = ch.publish(post_of(ch), "p:mastodon:2026-W48:0")
+        t = ticket(ch, "p:mastodon:2026-W48:0")
+        assert t.platform_key.startswith("citecast:p:mastodon:2026-W48:0:")  # the event key plus a nonce
+        first = ch.publish(post_of(ch), t)
+        again = ch.publish(post_of(ch), t)
         posts = [r for r in fake.requests if r.method == "POST"]
-        assert [r.header("idempotency-key") for r in posts] == ["p:mastodon:2026-W48:0"] * 2
+        assert [r.header("idempotency-key") for r in posts] == [t.platform_key] * 2
         assert first == again and len(fake.posts) == 1
         assert fake.posts[0]["text"] == post_of(ch).parts[0]
         assert first.url == fake.posts[0]["url"]

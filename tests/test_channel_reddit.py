@@ -7,7 +7,7 @@ import pytest
 from citecast.channels.base import RateLimited, Unconfirmed
 from citecast.channels.reddit import RedditChannel, ratelimit_wait
 from citecast.posts import Draft
-from tests.fakes.platforms import ENV, FakeReddit, channel_options
+from tests.fakes.platforms import ENV, FakeReddit, channel_options, ticket
 
 LINK = "https://citecast.dev/backlinks-vs-distribution"
 
@@ -32,7 +32,7 @@ def post_of(reddit, page_options=None, body=f"**Short answer:** no.\n\nRead more
 
 def test_self_post_lands_in_the_pages_subreddit_with_flair(fake, reddit):
     post = post_of(reddit, {"subreddit": "r/SEO", "flair_id": "abc", "flair_text": "Guide"})
-    published = reddit.publish(post, "p:reddit:s:0")
+    published = reddit.publish(post, ticket(reddit))
     (stored,) = fake.posts
     assert stored["subreddit"] == "SEO" and stored["kind"] == "self"
     assert stored["title"] == "Do backlinks still matter?"
@@ -43,12 +43,12 @@ def test_self_post_lands_in_the_pages_subreddit_with_flair(fake, reddit):
 
 
 def test_subreddit_defaults_to_config(fake, reddit):
-    reddit.publish(post_of(reddit), "p:reddit:s:0")
+    reddit.publish(post_of(reddit), ticket(reddit))
     assert fake.posts[0]["subreddit"] == "test"
 
 
 def test_link_post(fake, reddit):
-    reddit.publish(post_of(reddit, {"kind": "link"}), "p:reddit:s:0")
+    reddit.publish(post_of(reddit, {"kind": "link"}), ticket(reddit))
     assert fake.posts[0]["kind"] == "link" and fake.posts[0]["url"] == LINK
 
 
@@ -56,14 +56,14 @@ def test_link_post(fake, reddit):
 def test_prawcore_does_not_resend_the_post(fake, reddit, fault):
     fake.fail_next(fault)
     with pytest.raises(Unconfirmed):
-        reddit.publish(post_of(reddit), "p:reddit:s:0")
+        reddit.publish(post_of(reddit), ticket(reddit))
     assert len([r for r in fake.requests if r.path.startswith("/api/submit")]) == 1
 
 
 def test_ratelimit_message_gives_the_wait(fake, reddit):
     fake.fail_next("rate_limit")
     with pytest.raises(RateLimited) as err:
-        reddit.publish(post_of(reddit), "p:reddit:s:0")
+        reddit.publish(post_of(reddit), ticket(reddit))
     assert err.value.retry_after == 420
     assert ratelimit_wait("you are doing that too much. try again in 9 seconds.") == 9
     assert ratelimit_wait("Take a break for 500 milliseconds") == 0.5
@@ -71,14 +71,13 @@ def test_ratelimit_message_gives_the_wait(fake, reddit):
 
 
 def test_lookup_without_page_options_matches_title_and_body(fake, reddit):
-    from datetime import datetime, timedelta, timezone
-
     from citecast.posts import Post
 
     post = post_of(reddit, {"subreddit": "SEO"})
     fake.fail_next("drop_after_store")
+    t = ticket(reddit)
     with pytest.raises(Unconfirmed):
-        reddit.publish(post, "p:reddit:s:0")
+        reddit.publish(post, t)
     bare = Post(channel="reddit", parts=post.parts, link=LINK, title=post.title)  # as rebuilt from the ledger
-    found = reddit.lookup(bare, "p:reddit:s:0", datetime.now(timezone.utc) - timedelta(minutes=1))
+    found = reddit.lookup(bare, t)
     assert found and found.id == fake.posts[0]["id"]

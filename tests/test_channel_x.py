@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
-
 import pytest
 
-from citecast.channels.base import RateLimited, Unconfirmed
+from citecast.channels.base import RateLimited, Ticket, Unconfirmed
 from citecast.channels.x import XChannel, same_text, weighted_length
 from citecast.posts import Draft
-from tests.fakes.platforms import ENV, FakeX, channel_options
+from tests.fakes.platforms import ENV, FakeX, channel_options, ticket
 
 LINK = "https://citecast.dev/backlinks-vs-distribution?utm_source=x"
-SINCE = datetime.now(timezone.utc) - timedelta(minutes=1)
 
 
 @pytest.fixture
@@ -34,7 +31,7 @@ def thread(*parts):
 
 def test_single_post_arrives_as_sent(fake, x):
     text = f"Naïve café 日本 👩‍💻 & <tags>: {LINK}"
-    published = x.publish(thread(text), "p:x:2026-W48:0")
+    published = x.publish(thread(text), ticket(x))
     (req,) = [r for r in fake.requests if r.method == "POST"]
     assert req.json() == {"text": text}
     assert req.header("authorization").startswith("OAuth ")
@@ -43,7 +40,7 @@ def test_single_post_arrives_as_sent(fake, x):
 
 
 def test_thread_is_a_reply_chain(fake, x):
-    published = x.publish(thread("one", f"two {LINK}", "three"), "p:x:s:0")
+    published = x.publish(thread("one", f"two {LINK}", "three"), ticket(x))
     ids = [p["id"] for p in fake.posts]
     assert [p["sent_text"] for p in fake.posts] == ["one", f"two {LINK}", "three"]
     assert [p["reply_to"] for p in fake.posts] == [None, ids[0], ids[1]]
@@ -53,39 +50,52 @@ def test_thread_is_a_reply_chain(fake, x):
 def test_first_post_failing_leaves_nothing_behind(fake, x):
     fake.fail_next("rate_limit")
     with pytest.raises(RateLimited) as err:
-        x.publish(thread("one", "two"), "p:x:s:0")
+        x.publish(thread("one", "two"), ticket(x))
     assert 25 <= err.value.retry_after <= 31  # from x-rate-limit-reset
     assert fake.posts == []
 
 
-def test_half_posted_thread_is_finished_by_lookup_not_reposted(fake, x):
+def test_half_posted_thread_is_resumed_never_restarted(fake, x):
     post = thread("one", f"two {LINK}", "three")
     fake.fail_next("ok", "rate_limit")  # the head goes out, the second post is refused
-    with pytest.raises(Unconfirmed) as err:
-        x.publish(post, "p:x:s:0")
+    t = ticket(x)
+    steps = []
+    t.on_steps = lambda s: steps.append([dict(p) for p in s])
+    with pytest.raises(RateLimited) as err:
+        x.publish(post, t)
     head = fake.posts[0]["id"]
     assert len(fake.posts) == 1 and head in str(err.value)
+    assert steps[-1][0]["id"] == head and steps[-1][1]["id"] is None  # the ledger knows what is live
 
-    found = x.lookup(post, "p:x:s:0", SINCE)
-    assert found.id == head
+    assert x.publish(post, t).id == head  # the retry sends only the rest
     assert [p["sent_text"] for p in fake.posts] == ["one", f"two {LINK}", "three"]
     assert [p["reply_to"] for p in fake.posts] == [None, head, fake.posts[1]["id"]]
 
-    assert x.lookup(post, "p:x:s:0", SINCE).id == head  # complete now: nothing more is posted
-    assert len(fake.posts) == 3
+
+def test_reply_with_unknown_outcome_is_found_in_its_conversation(fake, x):
+    post = thread("one", f"two {LINK}", "three")
+    fake.fail_next("ok", "timeout_after_store")  # the second post is stored, its answer lost
+    t = ticket(x)
+    with pytest.raises(Unconfirmed):
+        x.publish(post, t)
+    assert t.steps[1]["id"] is None and t.steps[1]["sent_at"]
+    found = x.lookup(post, Ticket(key=t.key, steps=[dict(s) for s in t.steps]))  # as rebuilt from the ledger
+    assert found.id == fake.posts[0]["id"] and found.found_by.startswith("lookup")
+    assert [p["sent_text"] for p in fake.posts] == ["one", f"two {LINK}", "three"]  # the tail went out once
+    assert fake.posts[2]["reply_to"] == fake.posts[1]["id"]
 
 
 def test_lookup_does_not_mistake_a_reply_for_the_head(fake, x):
-    x.publish(thread("intro", "same words"), "p:x:s:0")
-    assert x.lookup(thread("same words"), "q:x:s:0", SINCE) is None
+    x.publish(thread("intro", "same words"), ticket(x))
+    assert x.lookup(thread("same words"), ticket(x, "q:x:s:0")) is None
 
 
-def test_duplicate_text_is_rejected_like_x_does(fake, x):
-    from citecast.channels.base import Rejected
+def test_duplicate_text_is_refused_like_x_does(fake, x):
+    from citecast.channels.base import Duplicate as Rejected
 
-    x.publish(thread("hello world"), "p:x:s:0")
+    x.publish(thread("hello world"), ticket(x))
     with pytest.raises(Rejected, match="duplicate"):
-        x.publish(thread("hello world"), "p:x:s:1")
+        x.publish(thread("hello world"), ticket(x))
 
 
 def test_weighted_length_and_matching():

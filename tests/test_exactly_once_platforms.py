@@ -39,7 +39,7 @@ def fakes(request, project, monkeypatch):
         fake.fault_mix = MIX
         fake.rng.seed(f"exactly-once-{name}-{request.param}")
         servers[name] = fake.start()
-    for var, value in citecast_env(servers).items():
+    for var, value in citecast_env(servers, extra={"grace_seconds": 1}).items():
         monkeypatch.setenv(var, value)
     # Every page goes to all five channels; Bluesky and Mastodon get a short template.
     for name in ("bluesky", "mastodon"):

@@ -252,7 +252,36 @@ def _event_dict(row) -> dict:
         "tokens_in": row.tokens_in, "tokens_out": row.tokens_out, "cost_usd": row.cost_usd,
         "platform_id": row.platform_id, "platform_url": row.platform_url, "error": row.error,
         "attempts": row.attempts, "created_at": _iso(row.created_at), "published_at": _iso(row.published_at),
+        "found_by": row.found_by, "last_sent_at": _iso(row.last_sent_at), "eligible_at": _iso(row.eligible_at),
+        "waiting_for": _waiting_for(row) if row.status in ("unconfirmed", "pending") else None,
     }
+
+
+WAIT_REASONS = {
+    "lag": "the platform to show it (indexing lag); sent again after the grace period only if still missing",
+    "lookup": "a lookup that can finish (the last one failed); never re-sent before one does",
+    "scope": "the grace period; then the identical post is sent again and a repeat refusal names the first",
+    "exists": "a lookup to show the post a repeat refusal says exists",
+    "person": "a person: check the platform, then `citecast ledger resolve`",
+}
+
+
+def _waiting_for(row) -> str:
+    if row.status == "pending":
+        return "the run that holds it (or its lease to run out, then the next run settles it)"
+    return WAIT_REASONS.get(row.wait_reason or "", "the next run's lookup")
+
+
+def _eligible(row) -> str:
+    """When the next run may act on an unconfirmed event, in words."""
+    from datetime import datetime, timezone
+
+    if row.status == "pending":
+        return "when its run ends"
+    if row.eligible_at is None:
+        return "only by hand" if row.wait_reason == "person" else "next run (lookup only)"
+    at = row.eligible_at if row.eligible_at.tzinfo else row.eligible_at.replace(tzinfo=timezone.utc)
+    return "now (next run)" if at <= datetime.now(timezone.utc) else at.strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 def _iso(ts) -> str | None:
@@ -311,8 +340,15 @@ def ledger_pending(as_json: bool = typer.Option(False, "--json", help="Print as 
     if as_json:
         print(json.dumps([_event_dict(r) for r in rows], indent=2, ensure_ascii=False))
     elif rows:
-        _events_table(rows, "Waiting for a decision")
-        console.print("Check each on its platform, then: citecast ledger resolve ID --posted URL | --not-posted")
+        table = Table(title="Posts whose outcome is not known yet", header_style="bold")
+        for col in ("id", "week", "page", "channel", "status", "eligible", "waiting for", "last error"):
+            table.add_column(col, overflow="fold")
+        for r in rows:
+            table.add_row(str(r.id), r.slot, r.page, r.channel, r.status, _eligible(r), _waiting_for(r),
+                          escape(r.error or ""))
+        console.print(table)
+        console.print("Runs settle these on their own; to decide one by hand: "
+                      "citecast ledger resolve ID --posted URL | --not-posted")
     else:
         console.print("Nothing is waiting.")
 
@@ -351,13 +387,17 @@ def channels_cmd():
 
     settings = _settings()
     table = Table(header_style="bold")
-    for col in ("channel", "mode", "why"):
+    for col in ("channel", "mode", "why", "a post whose outcome is unknown"):
         table.add_column(col, overflow="fold")
     used = set(settings.distribution.channels)
     for name in KNOWN_CHANNELS:
         r = registry.resolve(name, settings.channel_options(name), settings.path("outbox"))
         mode = "[green]live[/green]" if r.live else "[yellow]dry run[/yellow]"
-        table.add_row(name + ("" if name in used else " (not in distribution.channels)"), mode, escape(r.reason))
+        # Live: with the credentials and scopes it has (LinkedIn asks the platform); dry run: once live.
+        settles = r.channel.describe_reconcile() if r.live else "once live: " + type(r.channel.stands_for).reconcile_note
+        grace = r.channel.grace_period.total_seconds() if r.live else type(r.channel.stands_for).grace.total_seconds()
+        table.add_row(name + ("" if name in used else " (not in distribution.channels)"), mode, escape(r.reason),
+                      escape(f"{settles} (grace {grace:.0f} s)"))
     console.print(table)
 
 

@@ -21,7 +21,7 @@ from citecast.distribution.drafting import OfflineDrafter, PageDrafts, page_opti
 from citecast.ledger.store import Ledger, owner_id
 from citecast.pages.loading import Library, Page, load_library
 from citecast.pages.problems import Problem
-from citecast.distribution.publishing import Item, Outcome, Pacing, publish_channel, reconcile
+from citecast.distribution.publishing import Item, Outcome, Pacing, publish_channel, reconcile, settle
 from citecast.distribution.selection import LastDistribution, Selection, iso_slot, select_due, slot_monday
 from citecast.distribution.templates import Templates
 
@@ -156,7 +156,17 @@ def publish_all(plan: Plan, ledger: Ledger, drafted: Iterable[PageDrafts], chann
         page_options=lambda page: page_options(page, channel, defaults),
         on_outcome=on_outcome,
     )
-    return outcomes
+    outcomes += settle(ledger, resolved.channel, owner, plan.run_id, dist.settle_wait_seconds,
+                       lambda slug: page_options(pages[slug], channel, defaults) if slug in pages else {})
+    # An event settled later in the run is reported once, as it ended.
+    last: dict[tuple[str, str, str], Outcome] = {}
+    for o in outcomes:
+        key = (o.page, o.channel, o.slot)
+        if o.status == "skipped" and key in last:
+            continue  # settled by this run's reconcile a moment before
+        last.pop(key, None)
+        last[key] = o
+    return list(last.values())
 
 
 def report_of(plan: Plan, outcomes: list[Outcome]) -> RunReport:

@@ -29,7 +29,7 @@ DONE = ("published", "dry_run")
 RETRYABLE = ("failed",)
 LEASE = timedelta(minutes=15)
 # The newest migration; a test keeps it equal to Alembic's head.
-HEAD = "0003"
+HEAD = "0004"
 # Alembic's command API keeps module state: two threads must not migrate at once.
 _MIGRATE_LOCK = threading.Lock()
 
@@ -77,6 +77,8 @@ class Claim:
     attempts: int
 
 
+# One store object holds every write the exactly-once rule depends on (claim, mark sent, wait, take, finish).
+# long because: split apart, those atomic steps would no longer read as one protocol
 class Ledger:
     def __init__(self, url: str, migrate: bool = True):
         self.url = url
@@ -190,14 +192,21 @@ class Ledger:
         owner: str,
         run_id: str,
         retake: tuple[str, ...] = RETRYABLE,
+        platform_key: str | None = None,
         **fields: Any,
     ) -> Claim | None:
-        """Take the right to publish (page, channel, slot, seq), or None if it is not ours."""
+        """Take the right to publish (page, channel, slot, seq), or None if it is not ours.
+
+        `platform_key` (a record key, an Idempotency-Key) is stored with the claim, before
+        any attempt, and a retake keeps the one stored first. A retake also keeps the text
+        once a send of it may have landed (or a thread has live parts): a re-send must be
+        the identical post, or lookups and duplicate refusals could not recognise it.
+        """
         now = utcnow()
         values = dict(
             page=page, channel=channel, slot=slot, seq=seq, status="pending", attempts=1,
             owner=owner, run_id=run_id, lease_until=now + LEASE, created_at=now, updated_at=now,
-            **fields,
+            platform_key=platform_key, **fields,
         )
         values.setdefault("text", [])
         for name, default in (("link", ""), ("content_hash", ""), ("generator", "offline"),
@@ -214,12 +223,19 @@ class Ledger:
                 return Claim(inserted[0], key, 1)
             if not retake:
                 return None
+            row = s.execute(select(EventRow.doubt_since, EventRow.steps, EventRow.platform_key)
+                            .where(*_key_filter(page, channel, slot, seq))).first()
+            if row is None:
+                return None
+            if row.doubt_since is not None or any((st or {}).get("id") for st in row.steps or []):
+                fields = {k: v for k, v in fields.items() if k not in ("text", "title", "link")}
             upd = (
                 update(EventRow)
                 .where(*_key_filter(page, channel, slot, seq), EventRow.status.in_(retake))
                 .values(
                     status="pending", owner=owner, run_id=run_id, lease_until=now + LEASE,
-                    attempts=EventRow.attempts + 1, error=None, updated_at=now, **fields,
+                    attempts=EventRow.attempts + 1, error=None, updated_at=now,
+                    platform_key=row.platform_key or platform_key, **fields,
                 )
                 .returning(EventRow.id, EventRow.attempts)
             )
@@ -246,13 +262,62 @@ class Ledger:
 
     def finish(self, event_id: int, status: str, **fields: Any) -> None:
         now = utcnow()
-        extra = {"published_at": now} if status in DONE else {}
+        extra = {"published_at": now, "eligible_at": None, "wait_reason": None} if status in DONE else {}
         with self.session() as s:
             s.execute(
                 update(EventRow)
                 .where(EventRow.id == event_id)
                 .values(status=status, lease_until=None, updated_at=now, **extra, **fields)
             )
+
+    def mark_sent(self, event_id: int, at: datetime | None = None) -> datetime:
+        """Record that a platform call is about to be made (before it is made)."""
+        at = at or utcnow()
+        self._update(event_id, last_sent_at=at)
+        return at
+
+    def set_steps(self, event_id: int, steps: list[dict[str, Any]]) -> None:
+        """Store a thread's parts as they go out; the newest part's send time starts the grace window."""
+        times = [datetime.fromisoformat(st["sent_at"]) for st in steps if st and st.get("sent_at")]
+        self._update(event_id, steps=[dict(st) for st in steps], **({"last_sent_at": max(times)} if times else {}))
+
+    def wait(self, event_id: int, reason: str, error: str, eligible_at: datetime | None) -> None:
+        """Leave the event unconfirmed: its outcome is unknown, for `reason`, until `eligible_at`."""
+        now = utcnow()
+        with self.session() as s:
+            s.execute(
+                update(EventRow)
+                .where(EventRow.id == event_id)
+                .values(status="unconfirmed", lease_until=None, updated_at=now, wait_reason=reason, error=error,
+                        eligible_at=eligible_at,
+                        doubt_since=func.coalesce(EventRow.doubt_since, EventRow.last_sent_at, now))
+            )
+
+    def doubt(self, event_id: int) -> None:
+        """Note that a send of this event may have landed (its outcome is unknown)."""
+        self._update(event_id, doubt_since=func.coalesce(EventRow.doubt_since, EventRow.last_sent_at, utcnow()))
+
+    def take_unconfirmed(self, event_id: int, owner: str, run_id: str) -> bool:
+        """Hold an unconfirmed event while this run settles it (so two runs never re-send it both)."""
+        now = utcnow()
+        with self.session() as s:
+            res = s.execute(
+                update(EventRow)
+                .where(EventRow.id == event_id, EventRow.status == "unconfirmed")
+                .values(status="pending", owner=owner, run_id=run_id, lease_until=now + LEASE, updated_at=now)
+                .returning(EventRow.id)
+            )
+            return res.first() is not None
+
+    def holder_of(self, channel: str, platform_id: str, besides: int) -> EventRow | None:
+        """Another event already recorded with this platform id, if any."""
+        with self.session() as s:
+            return s.scalars(select(EventRow).where(
+                EventRow.channel == channel, EventRow.platform_id == platform_id, EventRow.id != besides)).first()
+
+    def _update(self, event_id: int, **values: Any) -> None:
+        with self.session() as s:
+            s.execute(update(EventRow).where(EventRow.id == event_id).values(updated_at=utcnow(), **values))
 
     def open_events(self, channel: str | None = None) -> list[EventRow]:
         """Events whose outcome is not settled: pending (maybe crashed) or unconfirmed."""

@@ -50,7 +50,7 @@ class EventRow(Base):
     channel: Mapped[str] = mapped_column(String(40))
     slot: Mapped[str] = mapped_column(String(10))
     seq: Mapped[int] = mapped_column(Integer, default=0)
-    # pending -> published | dry_run | failed | rejected | unconfirmed
+    # pending -> published | dry_run | failed | rejected | unconfirmed (-> pending while reconciled)
     status: Mapped[str] = mapped_column(String(20), index=True)
     canonical_url: Mapped[str] = mapped_column(String(2000))
     link: Mapped[str] = mapped_column(String(2000), default="")
@@ -73,6 +73,21 @@ class EventRow(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
     published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # What settles an unknown outcome (migration 0004):
+    # the record key / Idempotency-Key chosen before the first attempt and reused on every retry
+    platform_key: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    # written before every platform call: the start of the grace window
+    last_sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # the first send whose outcome is unknown: lookups search back to it
+    doubt_since: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # when a post still not found may be sent again; NULL: not automatically
+    eligible_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # why an unconfirmed event waits: lag | lookup | scope | exists | person
+    wait_reason: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    # how the platform id was learnt: publish response | lookup | record key | duplicate refusal | by hand
+    found_by: Mapped[str | None] = mapped_column(String(60), nullable=True)
+    # X threads: one entry per part, {"id", "sent_at"}
+    steps: Mapped[list | None] = mapped_column(JSON, nullable=True)
 
 
 class DraftCacheRow(Base):

@@ -1,16 +1,25 @@
-"""A tiny threaded fake HTTP server that records what it received and can misbehave.
+"""A tiny threaded fake HTTP server that records what it received and misbehaves as platforms do.
 
 Each platform fake subclasses `FakeServer`, registers routes and stores posts
-in `self.posts`. Faults apply to the platform's *publish* route only (the call
-whose outcome matters for exactly-once), either queued one by one
-(`fail_next`) or drawn at random (`fault_rate`):
+in `self.posts`. Faults on the *publish* route are queued one by one
+(`fail_next`) or drawn at random (`fault_rate`, `fault_mix`):
 
     rate_limit            429 with the platform's reset/retry headers; nothing stored
     server_error          503; nothing stored
     drop_before_store     connection closed without an answer; nothing stored
     drop_after_store      the post is stored, then the connection is closed
     timeout_after_store   the post is stored, then the answer stalls past the client timeout
+    stored_then_500       the post is stored, then the platform answers 500
+    lands_late            the answer stalls past the client timeout and the post is stored
+                          `late_seconds` later, after the client gave up (refusals apply then)
     duplicate             the platform's duplicate-content rejection
+
+Reads (timelines, lookups) and token calls fault on their own, drawn at random
+(`read_fault_rate`, `token_fault_rate`) from READ_FAULTS: rate_limit,
+server_error, drop (no answer) and stall (an answer past the client timeout).
+A stored post shows in reads only `lag_seconds` after it was stored (indexing
+lag), and reads answer at most `page_cap` items a page, with the platform's
+cursor for the next.
 """
 
 from __future__ import annotations
@@ -20,6 +29,7 @@ import random
 import re
 import socket
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable
@@ -32,8 +42,11 @@ FAULTS = (
     "drop_before_store",
     "drop_after_store",
     "timeout_after_store",
+    "stored_then_500",
+    "lands_late",
     "duplicate",
 )
+READ_FAULTS = ("rate_limit", "server_error", "drop", "stall")
 
 
 @dataclass
@@ -75,6 +88,8 @@ class FakeServer:
     stall_seconds = 1.6
     #: the gap between the bytes of a `trickle` answer (each within any read timeout)
     trickle_seconds = 0.2
+    #: how long after the client gave up a `lands_late` post is stored
+    late_seconds = 0.5
 
     def __init__(self) -> None:
         self.requests: list[Request] = []
@@ -86,6 +101,13 @@ class FakeServer:
         self.rng = random.Random(0)
         self.faults_injected: list[str] = []
         self.reject_duplicates = True
+        self.read_fault_rate = 0.0
+        self.token_fault_rate = 0.0
+        self.read_fault_mix: tuple[str, ...] = READ_FAULTS
+        self.reads_faulted: list[str] = []
+        self.lag_seconds = 0.0
+        self.page_cap = 100
+        self.late_writes: list[threading.Timer] = []
         self._routes: list[tuple[str, re.Pattern, Callable]] = []
         self._stop = threading.Event()
         self._httpd: ThreadingHTTPServer | None = None
@@ -103,6 +125,8 @@ class FakeServer:
 
     def stop(self) -> None:
         self._stop.set()
+        for timer in self.late_writes:
+            timer.cancel()
         if self._httpd:
             self._httpd.shutdown()
             self._httpd.server_close()
@@ -167,8 +191,45 @@ class FakeServer:
             return duplicate()
         if kind == "drop_before_store":
             raise Fault("drop")
+        if kind == "lands_late":
+            timer = threading.Timer(self.stall_seconds + self.late_seconds, store)
+            timer.daemon = True
+            self.late_writes.append(timer)
+            timer.start()
+            raise Fault("stall")
         store()
+        if kind == "stored_then_500":
+            return Reply(500, {"error": "InternalServerError", "message": "Internal Server Error"})
         raise Fault("drop" if kind == "drop_after_store" else "stall")
+
+    def take_read_fault(self, token: bool = False) -> str | None:
+        """The fault for this read (or token) call, if any."""
+        rate = self.token_fault_rate if token else self.read_fault_rate
+        with self.lock:
+            if not rate or self.rng.random() >= rate:
+                return None
+            kind = self.rng.choice(self.read_fault_mix)
+            self.reads_faulted.append(("token " if token else "") + kind)
+            return kind
+
+    def read(self, answer: Callable[[], Reply], rate_limited: Callable[[], Reply], token: bool = False) -> Reply:
+        """Run a read or token call through fault injection; `answer()` builds the real reply."""
+        kind = self.take_read_fault(token)
+        if kind is None:
+            return answer()
+        if kind == "rate_limit":
+            return rate_limited()
+        if kind == "server_error":
+            return Reply(503, {"error": "service unavailable"})
+        raise Fault(kind)
+
+    def visible(self, post: dict[str, Any]) -> bool:
+        """Whether a stored post shows in reads yet (indexing lag)."""
+        return time.time() - post.get("stored_at", 0.0) >= self.lag_seconds
+
+    def stored(self, post: dict[str, Any]) -> dict[str, Any]:
+        post["stored_at"] = time.time()
+        return post
 
     def posts_where(self, **match: Any) -> list[dict[str, Any]]:
         with self.lock:

@@ -1,8 +1,13 @@
-"""Fake X, Reddit, LinkedIn, Bluesky and Mastodon: the routes the adapters use, no more.
+"""Fake X, Reddit, LinkedIn, Bluesky and Mastodon: the routes the adapters use, behaving as the platforms do.
 
-Each keeps `posts` (what the platform stored) and rejects duplicates the way
-the platform does unless `reject_duplicates` is off (the exactly-once test
-turns it off, so a double post would show up rather than be masked).
+Each keeps `posts` (what the platform stored). Like the real services they
+refuse what those refuse (X a repeated text, LinkedIn a repeated commentary
+with DUPLICATE_POST naming the existing post, Reddit a repeated link in a
+subreddit, a Bluesky PDS a second record under an existing key with a bare
+500), answer reads a page at a time with their own cursor, show a new post to
+reads only after `lag_seconds`, and fault reads and token calls as well as
+writes (see tests/fakes/http.py). LinkedIn refuses reads without the
+`r_member_social` scope, which standard tokens lack, and retired API versions.
 """
 
 from __future__ import annotations
@@ -11,17 +16,27 @@ import base64
 import html
 import json
 import re
+import threading
 import time
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from typing import Any
 
 from .http import FakeServer, Reply, Request
 
 URL = re.compile(r"https?://[^\s<>\"]+")
+TID = re.compile(r"^[234567abcdefghij][234567abcdefghijklmnopqrstuvwxyz]{12}$")
 
 
 def iso(ts: float) -> str:
     return datetime.fromtimestamp(ts, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def clamp(value: str | None, default: int, low: int, high: int) -> int:
+    try:
+        n = int(value) if value is not None else default
+    except ValueError:
+        n = default
+    return max(low, min(high, n))
 
 
 # -- X ---------------------------------------------------------------------------
@@ -59,6 +74,12 @@ class FakeX(FakeServer):
     def _unauthorized(self) -> Reply:
         return Reply(401, {"title": "Unauthorized", "type": "about:blank", "status": 401, "detail": "Unauthorized"})
 
+    def _rate_limited(self) -> Reply:
+        return Reply(429, {"title": "Too Many Requests", "detail": "Too Many Requests", "type": "about:blank",
+                           "status": 429},
+                     {"x-rate-limit-limit": "100", "x-rate-limit-remaining": "0",
+                      "x-rate-limit-reset": str(int(time.time()) + self.wait)})
+
     def create(self, req: Request, m) -> Reply:
         if not self._authorized(req):
             return self._unauthorized()
@@ -72,42 +93,62 @@ class FakeX(FakeServer):
 
         def store() -> Reply:
             with self.lock:
+                # X refuses a repeat at once, whatever its timeline shows yet.
                 if self.reject_duplicates and any(p["sent_text"] == text for p in self.posts):
                     return duplicate()
                 tid = self.next_id()
+                parent = next((p for p in self.posts if p["id"] == reply_to), None)
                 # X hands text back with t.co links and &, <, > escaped.
                 shown = URL.sub(f"https://t.co/{tid}", html.escape(text, quote=False))
-                self.posts.append({"id": tid, "sent_text": text, "text": shown, "reply_to": reply_to,
-                                   "created_at": iso(time.time())})
+                self.posts.append(self.stored({
+                    "id": tid, "sent_text": text, "text": shown, "reply_to": reply_to,
+                    "conversation_id": parent["conversation_id"] if parent else tid, "created_at": iso(time.time()),
+                }))
             return Reply(201, {"data": {"id": tid, "text": shown, "edit_history_tweet_ids": [tid]}})
 
-        def rate_limited() -> Reply:
-            return Reply(429, {"title": "Too Many Requests", "detail": "Too Many Requests", "type": "about:blank",
-                               "status": 429},
-                         {"x-rate-limit-limit": "100", "x-rate-limit-remaining": "0",
-                          "x-rate-limit-reset": str(int(time.time()) + self.wait)})
-
-        return self.publish(req, store, rate_limited, duplicate)
+        return self.publish(req, store, self._rate_limited, duplicate)
 
     def me(self, req: Request, m) -> Reply:
         if not self._authorized(req):
             return self._unauthorized()
-        return Reply(200, {"data": {"id": self.user_id, "name": "citecast", "username": "citecast"}})
+        return self.read(lambda: Reply(200, {"data": {"id": self.user_id, "name": "citecast", "username": "citecast"}}),
+                         self._rate_limited)
 
     def timeline(self, req: Request, m) -> Reply:
         if not self._authorized(req):
             return self._unauthorized()
+        return self.read(lambda: self._timeline(req), self._rate_limited)
+
+    def _timeline(self, req: Request) -> Reply:
         start = req.query.get("start_time", "1970-01-01T00:00:00Z")
-        limit = int(req.query.get("max_results", 10))
+        try:
+            limit = int(req.query.get("max_results", 10))
+        except ValueError:
+            limit = 0
+        if not 5 <= limit <= 100:
+            return Reply(400, {"errors": [{"message": "The `max_results` query parameter value is not between 5 "
+                                                      "and 100", "parameters": {"max_results": [str(limit)]}}],
+                               "title": "Invalid Request", "detail": "One or more parameters to your request was invalid.",
+                               "type": "https://api.twitter.com/2/problems/invalid-request"})
+        offset = int(req.query.get("pagination_token", "tok0")[3:] or 0)
         with self.lock:
-            tweets = [p for p in reversed(self.posts) if p["created_at"][:19] >= start[:19]][:limit]
+            tweets = [p for p in sorted(self.posts, key=lambda p: int(p["id"]), reverse=True)
+                      if self.visible(p) and p["created_at"][:19] >= start[:19]]
+        size = min(limit, self.page_cap)
+        page = tweets[offset:offset + size]
         data = []
-        for p in tweets:
-            t = {"id": p["id"], "text": p["text"], "created_at": p["created_at"], "edit_history_tweet_ids": [p["id"]]}
+        for p in page:
+            t = {"id": p["id"], "text": p["text"], "created_at": p["created_at"],
+                 "conversation_id": p["conversation_id"], "edit_history_tweet_ids": [p["id"]]}
             if p["reply_to"]:
                 t["referenced_tweets"] = [{"type": "replied_to", "id": p["reply_to"]}]
             data.append(t)
-        body: dict[str, Any] = {"meta": {"result_count": len(data)}}
+        meta: dict[str, Any] = {"result_count": len(data)}
+        if data:
+            meta |= {"newest_id": data[0]["id"], "oldest_id": data[-1]["id"]}
+        if offset + size < len(tweets):
+            meta["next_token"] = f"tok{offset + size}"
+        body: dict[str, Any] = {"meta": meta}
         if data:
             body["data"] = data
         return Reply(200, body)
@@ -118,6 +159,7 @@ class FakeX(FakeServer):
 
 class FakeReddit(FakeServer):
     wait = 420
+    token_ttl = 86400
 
     def __init__(self, client_id: str = "r-id", client_secret: str = "r-secret", username: str = "citebot",
                  password: str = "r-pass"):
@@ -128,6 +170,10 @@ class FakeReddit(FakeServer):
         self.route("POST", r"/api/submit/?", self.submit)
         self.route("GET", r"/user/([^/]+)/submitted/?", self.submitted)
 
+    def _too_many(self) -> Reply:
+        return Reply(429, {"message": "Too Many Requests", "error": 429},
+                     {"retry-after": str(self.wait), "x-ratelimit-remaining": "0", "x-ratelimit-reset": str(self.wait)})
+
     def access_token(self, req: Request, m) -> Reply:
         client_id, client_secret, username, password = self.creds
         basic = base64.b64encode(f"{client_id}:{client_secret}".encode()).decode()
@@ -136,7 +182,9 @@ class FakeReddit(FakeServer):
         form = req.form()
         if form.get("username") != username or form.get("password") != password:
             return Reply(200, {"error": "invalid_grant"})
-        return Reply(200, {"access_token": self.token, "token_type": "bearer", "expires_in": 86400, "scope": "*"})
+        return self.read(lambda: Reply(200, {"access_token": self.token, "token_type": "bearer",
+                                             "expires_in": self.token_ttl, "scope": "*"}),
+                         self._too_many, token=True)
 
     def submit(self, req: Request, m) -> Reply:
         if req.header("authorization") != f"bearer {self.token}":
@@ -156,12 +204,12 @@ class FakeReddit(FakeServer):
                     return duplicate()
                 sid = "t" + self.next_id()
                 permalink = f"/r/{form['sr']}/comments/{sid}/slug/"
-                self.posts.append({
+                self.posts.append(self.stored({
                     "id": sid, "subreddit": form["sr"], "title": form["title"], "kind": form.get("kind"),
                     "selftext": form.get("text", ""), "url": form.get("url") or f"https://www.reddit.com{permalink}",
                     "flair_id": form.get("flair_id"), "flair_text": form.get("flair_text"),
                     "created_utc": time.time(), "permalink": permalink, "author": self.creds[2],
-                })
+                }))
             return Reply(200, {"json": {"errors": [], "data": {
                 "url": f"https://www.reddit.com{permalink}", "drafts_count": 0, "id": sid, "name": f"t3_{sid}"}}})
 
@@ -175,24 +223,41 @@ class FakeReddit(FakeServer):
     def submitted(self, req: Request, m) -> Reply:
         if req.header("authorization") != f"bearer {self.token}":
             return Reply(401, {"message": "Unauthorized", "error": 401})
-        limit = int(req.query.get("limit", 25))
+        return self.read(lambda: self._submitted(req, m.group(1)), self._too_many)
+
+    def _submitted(self, req: Request, user: str) -> Reply:
+        limit = min(clamp(req.query.get("limit"), 25, 1, 100), self.page_cap)
         with self.lock:
-            mine = [p for p in reversed(self.posts) if p["author"] == m.group(1)][:limit]
-        children = [{"kind": "t3", "data": {**p, "name": f"t3_{p['id']}", "is_self": p["kind"] == "self"}}
-                    for p in mine]
-        return Reply(200, {"kind": "Listing", "data": {"after": None, "before": None, "dist": len(children),
-                                                       "children": children}})
+            mine = [p for p in sorted(self.posts, key=lambda p: int(p["id"][1:]), reverse=True)
+                    if p["author"] == user and self.visible(p)]
+        after = req.query.get("after")
+        if after:
+            names = [f"t3_{p['id']}" for p in mine]
+            mine = mine[names.index(after) + 1:] if after in names else []
+        page = mine[:limit]
+        children = [{"kind": "t3", "data": {k: v for k, v in p.items() if k != "stored_at"} | {
+            "name": f"t3_{p['id']}", "is_self": p["kind"] == "self"}} for p in page]
+        more = len(mine) > limit
+        return Reply(200, {"kind": "Listing", "data": {"after": f"t3_{page[-1]['id']}" if more else None,
+                                                       "before": None, "dist": len(children), "children": children}})
 
 
 # -- LinkedIn --------------------------------------------------------------------
 
 
+def months_ago(n: int, today: date | None = None) -> str:
+    today = today or datetime.now(timezone.utc).date()
+    m = today.year * 12 + today.month - 1 - n
+    return f"{m // 12}{m % 12 + 1:02d}"
+
+
 class FakeLinkedIn(FakeServer):
     wait = 60
 
-    def __init__(self, token: str = "li-token"):
+    def __init__(self, token: str = "li-token", scopes: tuple[str, ...] = ("w_member_social",)):
         super().__init__()
         self.token = token
+        self.scopes = set(scopes)  # standard self-serve apps get w_member_social only
         self.route("POST", r"/rest/posts", self.create)
         self.route("GET", r"/rest/posts", self.find)
 
@@ -200,47 +265,64 @@ class FakeLinkedIn(FakeServer):
         if req.header("authorization") != f"Bearer {self.token}":
             return Reply(401, {"status": 401, "serviceErrorCode": 65600, "code": "INVALID_ACCESS_TOKEN",
                                "message": "Invalid access token"})
-        if not re.fullmatch(r"\d{6}", req.header("linkedin-version") or ""):
+        version = req.header("linkedin-version") or ""
+        if not re.fullmatch(r"\d{6}", version):
             return Reply(400, {"status": 400, "code": "VERSION_MISSING", "message": "A version must be present"})
+        # Versions are monthly and retire about a year after release.
+        if not months_ago(12) < version <= months_ago(0):
+            return Reply(426, {"status": 426, "code": "NONEXISTENT_VERSION",
+                               "message": f"Requested version {version} is not active"})
         if req.header("x-restli-protocol-version") != "2.0.0":
             return Reply(400, {"status": 400, "message": "X-Restli-Protocol-Version 2.0.0 expected"})
         return None
+
+    def _rate_limited(self) -> Reply:
+        return Reply(429, {"status": 429, "message": "Resource level throttle limit reached"},
+                     {"Retry-After": str(self.wait)})
 
     def create(self, req: Request, m) -> Reply:
         if (bad := self._check(req)) is not None:
             return bad
         body = req.json()
-        for field in ("author", "commentary", "visibility", "distribution", "lifecycleState"):
-            if field not in body:
-                return Reply(422, {"status": 422, "message": f"/{field} :: field is required but not found"})
+        for name in ("author", "commentary", "visibility", "distribution", "lifecycleState"):
+            if name not in body:
+                return Reply(422, {"status": 422, "message": f"/{name} :: field is required but not found"})
 
-        def duplicate() -> Reply:
-            return Reply(422, {"status": 422, "code": "DUPLICATE_POST",
-                               "message": "Content is a duplicate of urn:li:share:1"})
+        def duplicate(urn: str = "urn:li:share:1") -> Reply:
+            return Reply(422, {"status": 422, "code": "DUPLICATE_POST", "message": f"Content is a duplicate of {urn}"})
 
         def store() -> Reply:
             with self.lock:
-                if self.reject_duplicates and any(
-                        p["commentary"] == body["commentary"] and p["author"] == body["author"] for p in self.posts):
-                    return duplicate()
+                same = next((p for p in self.posts if p["commentary"] == body["commentary"]
+                             and p["author"] == body["author"]), None)
+                if self.reject_duplicates and same:
+                    return duplicate(same["id"])
                 urn = f"urn:li:share:{self.next_id()}"
-                self.posts.append({**body, "id": urn, "createdAt": int(time.time() * 1000)})
+                now = int(time.time() * 1000)
+                self.posts.append(self.stored({**body, "id": urn, "createdAt": now, "lastModifiedAt": now}))
             return Reply(201, None, {"x-restli-id": urn})
 
-        def rate_limited() -> Reply:
-            return Reply(429, {"status": 429, "message": "Resource level throttle limit reached"}, {"Retry-After": str(self.wait)})
-
-        return self.publish(req, store, rate_limited, duplicate)
+        return self.publish(req, store, self._rate_limited, duplicate)
 
     def find(self, req: Request, m) -> Reply:
         if (bad := self._check(req)) is not None:
             return bad
         if req.query.get("q") != "author" or req.header("x-restli-method") != "FINDER":
             return Reply(400, {"status": 400, "message": "finder q=author expected"})
-        count = int(req.query.get("count", 10))
+        if "r_member_social" not in self.scopes:
+            return Reply(403, {"status": 403, "serviceErrorCode": 100, "code": "ACCESS_DENIED",
+                               "message": "Not enough permissions to access: partnerApiPostsExternal.FINDER-author"})
+        return self.read(lambda: self._find(req), self._rate_limited)
+
+    def _find(self, req: Request) -> Reply:
+        count = min(clamp(req.query.get("count"), 10, 1, 100), self.page_cap)
+        start = clamp(req.query.get("start"), 0, 0, 10**9)
         with self.lock:
-            mine = [p for p in reversed(self.posts) if p["author"] == req.query.get("author")][:count]
-        return Reply(200, {"paging": {"start": 0, "count": count}, "elements": mine})
+            mine = [{k: v for k, v in p.items() if k != "stored_at"}
+                    for p in sorted(self.posts, key=lambda p: p["lastModifiedAt"], reverse=True)
+                    if p["author"] == req.query.get("author") and self.visible(p)]
+        return Reply(200, {"paging": {"start": start, "count": count, "total": len(mine)},
+                           "elements": mine[start:start + count]})
 
 
 # -- Bluesky ---------------------------------------------------------------------
@@ -251,6 +333,8 @@ def _b64(obj: dict) -> str:
 
 
 class FakeBluesky(FakeServer):
+    """A PDS: one record per (collection, rkey); a create on an existing key fails as the PDS's MST insert does."""
+
     wait = 45
     did = "did:plc:citecastfake0000000000000"
     cid = "bafyreie5737gdxlw5i64vzichcalba3z2v5n6icifvx5xytvske7mr3hpm"
@@ -265,6 +349,7 @@ class FakeBluesky(FakeServer):
         self.route("POST", r"/xrpc/com.atproto.server.createSession", self.create_session)
         self.route("GET", r"/xrpc/app.bsky.actor.getProfile", self.profile)
         self.route("POST", r"/xrpc/com.atproto.repo.createRecord", self.create_record)
+        self.route("GET", r"/xrpc/com.atproto.repo.getRecord", self.get_record)
         self.route("GET", r"/xrpc/com.atproto.repo.listRecords", self.list_records)
         self._tid = 0
 
@@ -274,12 +359,17 @@ class FakeBluesky(FakeServer):
     def _unauthorized(self) -> Reply:
         return Reply(401, {"error": "AuthenticationRequired", "message": "Invalid identifier or password"})
 
+    def _rate_limited(self) -> Reply:
+        return Reply(429, {"error": "RateLimitExceeded", "message": "Rate Limit Exceeded"},
+                     {"ratelimit-limit": "5000", "ratelimit-remaining": "0", "ratelimit-policy": "5000;w=3600",
+                      "ratelimit-reset": str(int(time.time()) + self.wait)})
+
     def create_session(self, req: Request, m) -> Reply:
         body = req.json()
         if body.get("identifier") != self.handle or body.get("password") != self.password:
             return self._unauthorized()
-        return Reply(200, {"accessJwt": self.jwt, "refreshJwt": self.jwt, "handle": self.handle, "did": self.did,
-                           "active": True})
+        return self.read(lambda: Reply(200, {"accessJwt": self.jwt, "refreshJwt": self.jwt, "handle": self.handle,
+                                             "did": self.did, "active": True}), self._rate_limited, token=True)
 
     def profile(self, req: Request, m) -> Reply:
         if not self._authorized(req):
@@ -290,32 +380,60 @@ class FakeBluesky(FakeServer):
         if not self._authorized(req):
             return self._unauthorized()
         body = req.json()
+        rkey = body.get("rkey")
+        if rkey is not None and not TID.match(rkey):
+            return Reply(400, {"error": "InvalidRequest",
+                               "message": f"Invalid record key for app.bsky.feed.post: {rkey}"})
 
         def store() -> Reply:
             with self.lock:
-                self._tid += 1
-                rkey = f"3lfake{self._tid:07d}"
-                uri = f"at://{self.did}/{body['collection']}/{rkey}"
-                self.posts.append({"uri": uri, "repo": body["repo"], "record": body["record"]})
-            return Reply(200, {"uri": uri, "cid": self.cid})
-
-        def rate_limited() -> Reply:
-            return Reply(429, {"error": "RateLimitExceeded", "message": "Rate Limit Exceeded"},
-                         {"ratelimit-limit": "5000", "ratelimit-remaining": "0", "ratelimit-policy": "5000;w=3600",
-                          "ratelimit-reset": str(int(time.time()) + self.wait)})
+                key = rkey
+                if key is None:
+                    self._tid += 1
+                    key = f"3lfake{self._tid:07d}"
+                uri = f"at://{self.did}/{body['collection']}/{key}"
+                if any(p["uri"] == uri for p in self.posts):
+                    # prepareCreate takes the key; the MST add throws a plain Error -> XRPC 500 without details
+                    return Reply(500, {"error": "InternalServerError", "message": "Internal Server Error"})
+                self.posts.append(self.stored({"uri": uri, "repo": body["repo"], "record": body["record"]}))
+            return Reply(200, {"uri": uri, "cid": self.cid, "commit": {"cid": self.cid, "rev": key},
+                               "validationStatus": "valid"})
 
         def duplicate() -> Reply:
             return Reply(400, {"error": "InvalidRequest", "message": "Invalid app.bsky.feed.post record"})
 
-        return self.publish(req, store, rate_limited, duplicate)
+        return self.publish(req, store, self._rate_limited, duplicate)
+
+    def get_record(self, req: Request, m) -> Reply:
+        def answer() -> Reply:
+            uri = f"at://{self.did}/{req.query.get('collection')}/{req.query.get('rkey')}"
+            with self.lock:
+                rec = next((p for p in self.posts if p["uri"] == uri), None)
+            if rec is None:
+                return Reply(400, {"error": "RecordNotFound", "message": f"Could not locate record: {uri}"})
+            return Reply(200, {"uri": uri, "cid": self.cid, "value": rec["record"]})
+
+        return self.read(answer, self._rate_limited)
 
     def list_records(self, req: Request, m) -> Reply:
         if not self._authorized(req):
             return self._unauthorized()
-        limit = int(req.query.get("limit", 50))
-        with self.lock:
-            recs = [p for p in reversed(self.posts) if p["uri"].split("/")[3] == req.query.get("collection")][:limit]
-        return Reply(200, {"records": [{"uri": p["uri"], "cid": self.cid, "value": p["record"]} for p in recs]})
+
+        def answer() -> Reply:
+            limit = min(clamp(req.query.get("limit"), 50, 1, 100), self.page_cap)
+            cursor = req.query.get("cursor")
+            with self.lock:
+                recs = sorted((p for p in self.posts if p["uri"].split("/")[3] == req.query.get("collection")),
+                              key=lambda p: p["uri"].rsplit("/", 1)[-1], reverse=True)
+            if cursor:
+                recs = [p for p in recs if p["uri"].rsplit("/", 1)[-1] < cursor]
+            page = recs[:limit]
+            body: dict[str, Any] = {"records": [{"uri": p["uri"], "cid": self.cid, "value": p["record"]} for p in page]}
+            if len(recs) > limit:
+                body["cursor"] = page[-1]["uri"].rsplit("/", 1)[-1]
+            return Reply(200, body)
+
+        return self.read(answer, self._rate_limited)
 
 
 # -- Mastodon --------------------------------------------------------------------
@@ -340,12 +458,14 @@ def _status_html(text: str) -> str:
 class FakeMastodon(FakeServer):
     wait = 40
     account_id = "109000000000000001"
+    idempotency_ttl = 3600.0  # Mastodon keeps a key this long after the status is created
 
     def __init__(self, token: str = "masto-token", max_characters: int = 500, per_url: int = 23):
         super().__init__()
         self.token = token
         self.max_characters, self.per_url = max_characters, per_url
-        self.by_key: dict[str, dict] = {}
+        self.by_key: dict[str, tuple[dict, float]] = {}
+        self._snow = threading.Lock()
         self.route("GET", r"/api/v2/instance/?", self.instance)
         self.route("POST", r"/api/v1/statuses", self.create)
         self.route("GET", r"/api/v1/accounts/verify_credentials", self.me)
@@ -353,6 +473,15 @@ class FakeMastodon(FakeServer):
 
     def _authorized(self, req: Request) -> bool:
         return req.header("authorization") == f"Bearer {self.token}"
+
+    def _rate_limited(self) -> Reply:
+        return Reply(429, {"error": "Too many requests"},
+                     {"X-RateLimit-Limit": "300", "X-RateLimit-Remaining": "0",
+                      "X-RateLimit-Reset": iso(time.time() + self.wait)})
+
+    def _snowflake(self) -> str:
+        """Mastodon ids: milliseconds since the epoch, shifted 16 bits, plus a sequence."""
+        return str((int(time.time() * 1000) << 16) + int(self.next_id()) % 65536)
 
     def instance(self, req: Request, m) -> Reply:
         return Reply(200, {"domain": "fake.local", "title": "Fake", "version": "4.3.0",
@@ -363,7 +492,8 @@ class FakeMastodon(FakeServer):
     def me(self, req: Request, m) -> Reply:
         if not self._authorized(req):
             return Reply(401, {"error": "The access token is invalid"})
-        return Reply(200, {"id": self.account_id, "username": "citecast", "acct": "citecast"})
+        return self.read(lambda: Reply(200, {"id": self.account_id, "username": "citecast", "acct": "citecast"}),
+                         self._rate_limited)
 
     def create(self, req: Request, m) -> Reply:
         if not self._authorized(req):
@@ -373,36 +503,41 @@ class FakeMastodon(FakeServer):
 
         def store() -> Reply:
             with self.lock:
-                if key and key in self.by_key:  # Mastodon answers a repeated key with the first status
-                    return Reply(200, self.by_key[key])
-                sid = str(110000000000000000 + int(self.next_id()))
+                kept = self.by_key.get(key) if key else None
+                if kept and time.time() - kept[1] < self.idempotency_ttl:
+                    return Reply(200, kept[0])  # Mastodon answers a repeated key with the first status
+                sid = self._snowflake()
                 status = {"id": sid, "created_at": iso(time.time()), "content": _status_html(params["status"]),
                           "visibility": params.get("visibility") or "public",
                           "url": f"{self.url}/@citecast/{sid}", "uri": f"{self.url}/users/citecast/statuses/{sid}",
                           "account": {"id": self.account_id, "username": "citecast", "acct": "citecast"}}
-                self.posts.append({**status, "text": params["status"], "idempotency_key": key})
+                self.posts.append(self.stored({**status, "text": params["status"], "idempotency_key": key}))
                 if key:
-                    self.by_key[key] = status
+                    self.by_key[key] = (status, time.time())
             return Reply(200, status)
-
-        def rate_limited() -> Reply:
-            return Reply(429, {"error": "Too many requests"},
-                         {"X-RateLimit-Limit": "300", "X-RateLimit-Remaining": "0",
-                          "X-RateLimit-Reset": iso(time.time() + self.wait)})
 
         def duplicate() -> Reply:
             return Reply(422, {"error": "Validation failed: Text character limit of 500 exceeded"})
 
-        return self.publish(req, store, rate_limited, duplicate)
+        return self.publish(req, store, self._rate_limited, duplicate)
 
     def statuses(self, req: Request, m) -> Reply:
         if not self._authorized(req):
             return Reply(401, {"error": "The access token is invalid"})
-        limit = int(req.query.get("limit", 20))
+        return self.read(lambda: self._statuses(req), self._rate_limited)
+
+    def _statuses(self, req: Request) -> Reply:
+        limit = min(clamp(req.query.get("limit"), 20, 1, 40), self.page_cap)
         with self.lock:
-            out = [{k: v for k, v in p.items() if k not in ("text", "idempotency_key")}
-                   for p in reversed(self.posts)][:limit]
-        return Reply(200, out)
+            out = [p for p in sorted(self.posts, key=lambda p: int(p["id"]), reverse=True) if self.visible(p)]
+        for name, keep in (("max_id", lambda i, v: i < v), ("since_id", lambda i, v: i > v),
+                           ("min_id", lambda i, v: i > v)):
+            if req.query.get(name):
+                out = [p for p in out if keep(int(p["id"]), int(req.query[name]))]
+        if req.query.get("min_id"):  # min_id pages forward: the statuses just after it
+            out = out[-limit:]
+        hidden = ("text", "idempotency_key", "stored_at")
+        return Reply(200, [{k: v for k, v in p.items() if k not in hidden} for p in out[:limit]])
 
 
 # -- wiring an adapter to its fake -------------------------------------------------
@@ -435,21 +570,34 @@ def channel_options(name: str, fake: FakeServer | str, timeout: float = 1.0) -> 
     return {
         "x": {"api_base": url},
         "reddit": {"oauth_url": url, "reddit_url": url, "subreddit": "test", "ratelimit_seconds": 0},
-        "linkedin": {"base_url": url, "author": "urn:li:person:abc123", "version": "202511"},
+        "linkedin": {"base_url": url, "author": "urn:li:person:abc123"},
         "bluesky": {"base_url": url},
         "mastodon": {"api_base_url": url},
     }[name] | {"timeout": timeout}
 
 
-def citecast_env(fakes: dict[str, FakeServer | str], timeout: float = 1.0, credentials: bool = True) -> dict[str, str]:
+def citecast_env(fakes: dict[str, FakeServer | str], timeout: float = 1.0, credentials: bool = True,
+                 extra: dict[str, Any] | None = None) -> dict[str, str]:
     """CITECAST_CHANNELS__<NAME>__<OPTION> variables (and the fakes' credentials, unless a test
-    brings its own) that make each channel in `fakes` live against its fake, as a deployment would."""
+    brings its own) that make each channel in `fakes` live against its fake, as a deployment would.
+    `extra` adds options to every channel (e.g. grace_seconds)."""
     env: dict[str, str] = {}
     for name, fake in fakes.items():
         if credentials:
             env.update(ENV[name])
-        options = channel_options(name, fake, timeout)
+        options = channel_options(name, fake, timeout) | dict(extra or {})
         if name == "linkedin":
             options["author"] = "urn:li:organization:4242"
         env.update({f"CITECAST_CHANNELS__{name.upper()}__{k.upper()}": str(v) for k, v in options.items()})
     return env
+
+
+def ticket(channel, key: str = "page:x:2026-W48:0", since=None, **kwargs):
+    """A Ticket as the ledger would hand it over for a first attempt: the platform key chosen
+    by the channel, lookups bounded a minute back (or at `since`)."""
+    from datetime import timedelta
+
+    from citecast.channels.base import Ticket
+
+    kwargs.setdefault("platform_key", channel.new_platform_key(key))
+    return Ticket(key=key, since=since or datetime.now(timezone.utc) - timedelta(minutes=1), **kwargs)
