@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -81,6 +81,22 @@ class Citations(BaseModel):
     # Gemini's grounding links are resolved (one HEAD, never the page) only under these prefixes.
     redirect_prefixes: list[str] = Field(default_factory=lambda: [GROUNDING_REDIRECT_PREFIX])
 
+
+
+class Logs(BaseModel):
+    """The `[logs]` table: access-log imports (`citecast import logs`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    # Where `citecast logs refresh-agents` downloads ai.robots.txt's robots.json from.
+    agents_url: str = "https://raw.githubusercontent.com/ai-robots-txt/ai.robots.txt/main/robots.json"
+    # Agent name -> training | search | user | other, for agents the list leaves unclear.
+    agent_classes: dict[str, Literal["training", "search", "user", "other"]] = Field(default_factory=dict)
+    # Agent name -> the operator's published IP ranges (e.g. GPTBot = "ranges/gptbot.json").
+    ip_ranges: dict[str, Path] = Field(default_factory=dict)
+    # Referer host -> AI engine, and utm_source value -> AI engine; empty: citecast's defaults.
+    referrers: dict[str, str] = Field(default_factory=dict)
+    utm_sources: dict[str, str] = Field(default_factory=dict)
 
 
 Cadence = Literal["weekly", "biweekly", "monthly", "once"]
@@ -197,6 +213,7 @@ class Settings(BaseSettings):
     llm: LLM = Field(default_factory=LLM)
     schedule: Schedule = Field(default_factory=Schedule)
     citations: Citations = Field(default_factory=Citations)
+    logs: Logs = Field(default_factory=Logs)
     channels: dict[str, dict[str, Any]] = Field(default_factory=dict)
     templates: dict[str, str] = Field(default_factory=dict)  # channel -> template file override
 

@@ -95,6 +95,10 @@ def register(app: typer.Typer) -> None:
 
         _run_import(import_backlinks, file, map_, preset=preset, target=target)
 
+    from citecast.cli.logs import register as register_logs, register_import as register_log_import
+
+    register_log_import(import_app)
+    register_logs(app)
     app.add_typer(import_app, name="import")
 
 
