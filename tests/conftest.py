@@ -17,8 +17,10 @@ os.environ.setdefault("DO_NOT_TRACK", "1")
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "240")
 # Tests configure citecast through files and CITECAST_* variables they set themselves.
+# Engine SDKs read their keys and base URLs from the environment too: none of a developer's real ones.
 for name in list(os.environ):
-    if name.startswith("CITECAST_") or name.startswith("OPENAI_"):
+    if name.startswith(("CITECAST_", "OPENAI_", "ANTHROPIC_", "GEMINI_", "GOOGLE_GENAI_", "PERPLEXITY_")) \
+            or name == "GOOGLE_API_KEY":
         del os.environ[name]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))

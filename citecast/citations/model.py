@@ -327,13 +327,14 @@ def record_observation(ledger: "Ledger", obs: Observation, index: PageIndex) -> 
 
 
 def load_pages(settings: "Settings", ledger: "Ledger | None" = None) -> list[PageRef]:
-    """The pages from content/, else (no pages.py, or a broken library) the ledger's snapshots."""
+    """The pages from content/ (cohorts as randomised arms make them), else the ledger's snapshots."""
     try:
+        from citecast.pages.arms import apply_arms
         from citecast.pages.loading import load_library
 
         library = load_library(settings)
         if library.pages:
-            return [PageRef.of(p) for p in library.pages]
+            return [PageRef.of(p) for p in apply_arms(library.pages, ledger.cohort_arms() if ledger else {})]
     except ImportError:
         pass
     if ledger is None:

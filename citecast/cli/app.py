@@ -412,8 +412,12 @@ def serve():
 
 def _register_extensions() -> None:
     from citecast.cli.citations import register as citations
+    from citecast.cli.cohorts import register as cohorts
+    from citecast.cli.queries import register as queries
 
     citations(app)
+    queries(app)
+    cohorts(app)
     try:
         from citecast.cli.preview import register as preview
     except ImportError:

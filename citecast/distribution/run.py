@@ -19,6 +19,7 @@ from citecast.channels.base import Channel
 from citecast.settings import Settings
 from citecast.distribution.drafting import OfflineDrafter, PageDrafts, page_options
 from citecast.ledger.store import Ledger, owner_id
+from citecast.pages.arms import apply_arms
 from citecast.pages.loading import Library, Page, load_library
 from citecast.pages.problems import Problem
 from citecast.distribution.publishing import Item, Outcome, Pacing, publish_channel, reconcile, settle
@@ -78,6 +79,7 @@ def plan_week(settings: Settings, ledger: Ledger, options: RunOptions, now: date
     slot = options.week or iso_slot(now, settings.site.tz)
     slot_monday(slot)  # rejects a malformed week early, with a clear message
     library = load_library(settings, ledger.distributed_urls())
+    library.pages = apply_arms(library.pages, ledger.cohort_arms())  # holdout pages are not distributed
     ledger.record_pages(p.snapshot() for p in library.pages)
 
     wanted = options.channels

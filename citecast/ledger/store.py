@@ -138,6 +138,13 @@ class Ledger:
                 )
                 s.execute(stmt)
 
+    def cohort_arms(self) -> dict[str, str]:
+        """Randomised arms by page slug (`citecast cohorts assign`); empty when none were drawn."""
+        from citecast.ledger.tables import CohortAssignmentRow
+
+        with self.session() as s:
+            return dict(s.execute(select(CohortAssignmentRow.page, CohortAssignmentRow.arm)).all())
+
     def distributed_urls(self) -> dict[str, set[str]]:
         """The canonical URLs each page was distributed under."""
         with self.session() as s:

@@ -124,6 +124,8 @@ class Page(BaseModel):
     previous_urls: list[str] = Field(default_factory=list)
     topic: str = "general"
     cohort: Literal["distribution", "links", "both", "control"] = "distribution"
+    # True when the front matter names the cohort: an editor's cohort wins over a randomised arm.
+    cohort_set: bool = False
     published: date | None = None
     updated: date | None = None
     draft: bool = False
@@ -440,6 +442,7 @@ def _apply_defaults(fields: dict[str, Any], meta: dict, settings: Settings) -> N
     fields.setdefault("channels", meta.get("channels", settings.distribution.channels))
     fields.setdefault("cadence", settings.distribution.cadence)
     fields["draft"] = bool(fields.get("draft", False))
+    fields["cohort_set"] = "cohort" in fields
     if "topic" not in fields:
         tags = fields.get("tags") or []
         fields["topic"] = str(tags[0]) if tags else "general"
