@@ -165,9 +165,14 @@ def query_key(q: str) -> str:
 
 
 class PageIndex:
-    """Finds the page a cited URL names, through its canonical URL or any previous one."""
+    """Finds the page a cited URL names: its canonical URL, any previous one, or one of our posts of it.
 
-    def __init__(self, pages: Iterable[Any]):
+    `copies` (citecast.citations.copies.CopyIndex) makes a cited Reddit thread, X post, LinkedIn
+    update, Bluesky or Mastodon post of ours count for its page; `via` says through which copy.
+    """
+
+    def __init__(self, pages: Iterable[Any], copies: Any = None):
+        self.copies = copies
         self.pages: dict[str, PageRef] = {}
         self._by_url: dict[str, str] = {}
         self._by_query: dict[str, str] = {}
@@ -183,10 +188,20 @@ class PageIndex:
                 self._by_query.setdefault(query_key(q), ref.slug)
 
     def match(self, url: str) -> str | None:
+        found = self.via(url)
+        return found[0] if found else None
+
+    def via(self, url: str) -> tuple[str, str] | None:
+        """(page, "canonical" or the channel of our post) for a URL naming one of our pages."""
         try:
-            return self._by_url.get(normalize_url(url))
+            slug = self._by_url.get(normalize_url(url))
         except ValueError:
-            return None
+            slug = None
+        if slug is not None:
+            return (slug, "canonical")
+        if self.copies is not None:
+            return self.copies.match(url)
+        return None
 
     def page_for_query(self, query: str) -> str | None:
         return self._by_query.get(query_key(query))

@@ -165,8 +165,10 @@ def run_probe(settings: Any, *, engine_names: Sequence[str] | None = None, sampl
     own = ledger is None
     ledger = ledger or open_ledger(settings)
     try:
+        from citecast.citations.copies import load_copies
+
         pages = load_pages(settings, ledger)
-        index = PageIndex(pages)
+        index = PageIndex(pages, load_copies(ledger))  # a cited post of ours counts for its page
         queries = tracked_queries(pages, resolve(settings, cfg.queries_dir))
         if topic:
             queries = [q for q in queries if q.topic == topic]

@@ -114,7 +114,10 @@ def _run_import(importer, file: Path, map_: List[str], **options) -> None:
         raise typer.BadParameter(str(exc), param_hint="--map")
     ledger = open_ledger(settings)
     try:
-        result = importer(ledger, file, PageIndex(load_pages(settings, ledger)), mapping=mapping, **options)
+        from citecast.citations.copies import load_copies
+
+        index = PageIndex(load_pages(settings, ledger), load_copies(ledger))
+        result = importer(ledger, file, index, mapping=mapping, **options)
     except ImportFailed as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(1)

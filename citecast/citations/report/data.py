@@ -43,6 +43,8 @@ class ReportData:
     # Each page's first citation before the window (ledger's match at record time): left truncation.
     cited_before_window: dict[str, datetime] = field(default_factory=dict)
     excerpts: dict[int, str] = field(default_factory=dict)  # answer id -> excerpt, drill-down only
+    # Cited URLs that are our own posts (citations.copies) -> (page, channel): they count for the page.
+    copies: dict[str, tuple[str, str]] = field(default_factory=dict)
 
     @classmethod
     def of(cls, pages: Sequence[PageRef], answers: Sequence[dict[str, Any]], cited: Sequence[dict[str, Any]],
@@ -116,8 +118,23 @@ def load_data(ledger: "Ledger", pages: Sequence[PageRef], since: datetime | None
                         ObservationRow.observed_at < since).group_by(CitedUrlRow.page))
             before = {p: _utc(t) for p, t in s.execute(q)}
     data = ReportData(list(pages), answers, cited, firsts, links, before)
+    data.copies = _copies(ledger, cited)
     data.excerpts = _excerpts(ledger, data, answers_per_page)
     return data
+
+
+def _copies(ledger: "Ledger", cited: pl.DataFrame) -> dict[str, tuple[str, str]]:
+    from citecast.citations.copies import load_copies
+
+    index = load_copies(ledger)
+    if not len(index):
+        return {}
+    found = {}
+    for url in cited["normalized_url"].unique().to_list():
+        hit = index.match(url)
+        if hit is not None:
+            found[url] = hit
+    return found
 
 
 def _excerpts(ledger: "Ledger", data: ReportData, per_page: int) -> dict[int, str]:

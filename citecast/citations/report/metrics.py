@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 from datetime import date, datetime, timedelta
-from typing import Sequence
+from typing import Sequence, Mapping
 
 import polars as pl
 
@@ -34,9 +34,10 @@ def pages_frame(pages: Sequence[PageRef]) -> pl.DataFrame:
     )
 
 
-def url_frame(pages: Sequence[PageRef]) -> pl.DataFrame:
-    """Normalised URL -> page, canonical and previous URLs (first page wins a shared URL)."""
-    seen: dict[str, str] = {}
+def url_frame(pages: Sequence[PageRef], copies: Mapping[str, tuple[str, str]] | None = None) -> pl.DataFrame:
+    """Normalised URL -> page: canonical and previous URLs (first page wins a shared URL), and the cited
+    URLs of our own posts (`ReportData.copies`), which count for their page."""
+    seen: dict[str, str] = {url: page for url, (page, _) in (copies or {}).items()}
     for p in pages:
         for u in (p.canonical_url, *p.previous_urls):
             try:
@@ -49,7 +50,7 @@ def url_frame(pages: Sequence[PageRef]) -> pl.DataFrame:
 
 def matched_citations(data: ReportData) -> pl.DataFrame:
     """(observation_id, page, position): each page's best position in each answer citing it."""
-    return (data.cited.join(url_frame(data.pages), on="normalized_url", how="inner")
+    return (data.cited.join(url_frame(data.pages, data.copies), on="normalized_url", how="inner")
             .group_by("observation_id", "page").agg(pl.col("position").min()))
 
 

@@ -209,7 +209,7 @@ def competitor_tables(data: ReportData, top: int) -> list[Table]:
     answers = m.citing_answers(data).select("id", "topic")
     cited = (data.cited.join(answers, left_on="observation_id", right_on="id")
              .unique(["observation_id", "normalized_url"])
-             .join(m.url_frame(data.pages), on="normalized_url", how="left"))
+             .join(m.url_frame(data.pages, data.copies), on="normalized_url", how="left"))
     domains = {u: url_domain(u) for u in cited["normalized_url"].unique().to_list()}
     cited = cited.with_columns(pl.col("normalized_url").replace_strict(domains, return_dtype=pl.String).alias("domain"))
     ours = {url_domain(p.canonical_url) for p in data.pages}
