@@ -231,3 +231,32 @@ def test_under_prefect_the_flow_run_fails_with_the_message_and_no_traceback(proj
     assert "OPENAI_API_KEY is not set" in text
     assert "Traceback" not in text and len(text.splitlines()) <= 3, text
     assert project.sent() == []
+
+
+def test_tokens_and_cost_per_post_are_in_the_ledger_and_summed(project, monkeypatch, server):
+    from typer.testing import CliRunner
+
+    from citecast.cli import app
+    from citecast.ledger import Ledger
+
+    settings = configure(project, monkeypatch, server, price_in_per_mtok=2.0, price_out_per_mtok=8.0)
+    run_week(settings, now=MONDAY)
+    ledger = Ledger(settings.ledger_url)
+    try:
+        rows = ledger.events()
+    finally:
+        ledger.close()
+    assert sum(r.tokens_in + r.tokens_out for r in rows) == sum(u["prompt_tokens"] + u["completion_tokens"]
+                                                                 for _, u in server.served)
+    result = CliRunner().invoke(app, ["ledger", "costs", "--json"])
+    assert result.exit_code == 0, result.output
+    import json
+
+    sums = json.loads(result.output)
+    for by in ("slot", "page", "channel"):
+        assert sum(r["tokens_in"] for r in sums[by]) == sum(r.tokens_in for r in rows)
+        assert sum(r["cost_usd"] for r in sums[by]) == pytest.approx(sum(r.cost_usd for r in rows))
+    assert {r["key"] for r in sums["channel"]} == {"x", "linkedin", "reddit"} and len(sums["slot"]) == 1
+    table = CliRunner().invoke(app, ["ledger"], env={"COLUMNS": "250"}).output
+    assert "tokens in/out" in table and "cost" in table and "answer" in table
+    assert CliRunner().invoke(app, ["ledger", "costs"], env={"COLUMNS": "200"}).output.count("LLM cost per") == 3

@@ -129,12 +129,33 @@ def test_a_cached_draft_that_no_longer_validates_is_drafted_again(empty_project,
     assert again["one"].drafts["x"].generator_note is None
 
 
-def test_a_reshare_of_an_unchanged_page_costs_no_call(project, monkeypatch, server):
+def test_a_reshare_takes_a_fresh_angle_and_a_repeated_angle_costs_no_call(project, monkeypatch, server):
     settings = configure(project, monkeypatch, server)
     run_week(settings, now=MONDAY)
     assert len(server.calls) == 5
-    # forced re-share in the same week, and the next week's run: drafts come from the cache
-    report = run_week(settings, RunOptions(force=True), now=MONDAY)
-    assert report.count("dry_run") == 15
+    assert all("This week, lead with" not in FakeChatServer.user(c) for c in server.calls)  # the answer leads
+    # the next week's re-share of the unchanged pages: another angle, so another call per page
+    second = run_week(settings, now=datetime(2026, 11, 30, 9, 0, tzinfo=timezone.utc))
+    weekly = len({o.page for o in second.outcomes})  # the pages whose cadence is weekly
+    assert weekly >= 3 and len(server.calls) == 5 + weekly
+    for call in server.calls[5:]:
+        assert "This week, lead with" in FakeChatServer.user(call) and "<angle>" in FakeChatServer.user(call)
+    ledger = Ledger(settings.ledger_url)
+    try:
+        angles = {(r.page, r.slot): r.angle for r in ledger.events()}
+        drafts = {c: {} for c in ("x", "linkedin", "reddit")}
+        for r in ledger.events():
+            drafts[r.channel].setdefault(r.page, set()).add(str(r.text))
+        # the same drafts again (the angle a run already drafted) come from the cache
+        from citecast.ledger.tables import EventRow
+
+        with ledger.session() as s:
+            s.query(EventRow).filter(EventRow.slot == "2026-W49").delete()
+    finally:
+        ledger.close()
+    assert {a for (_, slot), a in angles.items() if slot == "2026-W48"} == {"answer"}
+    assert {a for (_, slot), a in angles.items() if slot == "2026-W49"} == {"point:0"}
+    shared_twice = [texts for by_page in drafts.values() for texts in by_page.values() if len(texts) > 1]
+    assert len(shared_twice) == 3 * weekly  # and each of those differs between the weeks (a set of 2 texts)
     run_week(settings, now=datetime(2026, 11, 30, 9, 0, tzinfo=timezone.utc))
-    assert len(server.calls) == 5
+    assert len(server.calls) == 5 + weekly

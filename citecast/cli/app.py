@@ -249,7 +249,7 @@ def _event_dict(row) -> dict:
         "status": row.status, "canonical_url": row.canonical_url, "link": row.link, "title": row.title,
         "text": row.text[0] if len(row.text or []) == 1 else list(row.text or []),
         "generator": row.generator, "generator_note": row.generator_note, "model": row.model,
-        "tokens_in": row.tokens_in, "tokens_out": row.tokens_out, "cost_usd": row.cost_usd,
+        "angle": row.angle, "tokens_in": row.tokens_in, "tokens_out": row.tokens_out, "cost_usd": row.cost_usd,
         "platform_id": row.platform_id, "platform_url": row.platform_url, "error": row.error,
         "attempts": row.attempts, "created_at": _iso(row.created_at), "published_at": _iso(row.published_at),
         "found_by": row.found_by, "last_sent_at": _iso(row.last_sent_at), "eligible_at": _iso(row.eligible_at),
@@ -294,12 +294,37 @@ def _iso(ts) -> str | None:
 
 def _events_table(rows, title: str) -> None:
     table = Table(title=title, header_style="bold")
-    for col in ("id", "week", "page", "channel", "status", "generator", "where / error"):
-        table.add_column(col, overflow="fold")
+    for col in ("id", "week", "page", "channel", "status", "generator", "angle", "tokens in/out", "cost", "where / error"):
+        table.add_column(col, overflow="fold", justify="right" if col in ("tokens in/out", "cost") else "left")
     for r in rows:
-        table.add_row(str(r.id), r.slot, r.page, r.channel, r.status, r.generator,
+        table.add_row(str(r.id), r.slot, r.page, r.channel, r.status, r.generator, r.angle or "",
+                      f"{r.tokens_in:,}/{r.tokens_out:,}", f"${r.cost_usd:.4f}",
                       escape(r.error or "") if r.status in ("failed", "rejected", "unconfirmed", "pending") else escape(r.platform_url or ""))
     console.print(table)
+
+
+@ledger_app.command("costs")
+def ledger_costs(as_json: bool = typer.Option(False, "--json", help="Print the sums as JSON.")):
+    """LLM tokens and cost of the drafts, summed per week, page and channel."""
+    settings = _settings()
+    ledger = _ledger(settings, must_exist=True)
+    sums = {} if ledger is None else {by: ledger.cost_totals(by) for by in ("slot", "page", "channel")}
+    if ledger is not None:
+        ledger.close()
+    if as_json:
+        print(json.dumps(sums, indent=2))
+        return
+    if not sums or not sums["slot"]:
+        console.print("No events yet: run `citecast run`.")
+        return
+    for by, title in (("slot", "week"), ("page", "page"), ("channel", "channel")):
+        table = Table(title=f"LLM cost per {title}", header_style="bold")
+        for col in (title, "posts", "tokens in", "tokens out", "cost"):
+            table.add_column(col, justify="left" if col == title else "right", overflow="fold")
+        for row in sums[by]:
+            table.add_row(escape(row["key"]), str(row["posts"]), f"{row['tokens_in']:,}", f"{row['tokens_out']:,}",
+                          f"${row['cost_usd']:.4f}")
+        console.print(table)
 
 
 @ledger_app.callback()

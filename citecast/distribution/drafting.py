@@ -18,7 +18,7 @@ from citecast.pages.limits import post_title
 from citecast.pages.loading import Page
 from citecast.posts import Draft
 from citecast.distribution.templates import ChannelTemplate, TemplateProblem, Templates
-from citecast.distribution.angles import Angle
+from citecast.distribution.angles import Angle, next_angle
 from citecast.distribution.links import strip_links
 from citecast.distribution.validation import draft_problems
 
@@ -128,18 +128,22 @@ def offline_draft(page: Page, channel: Channel, template: ChannelTemplate, link:
 class OfflineDrafter:
     """Drafts every channel of every page from the templates, no network."""
 
-    def __init__(self, templates: Templates, utm: dict[str, str], channel_defaults: dict[str, dict[str, Any]]):
+    def __init__(self, templates: Templates, utm: dict[str, str], channel_defaults: dict[str, dict[str, Any]],
+                 previous_angles: dict[str, str] | None = None):
         self.templates = templates
         self.utm = utm
         self.channel_defaults = channel_defaults
+        self.previous_angles = previous_angles or {}  # page -> angle of its last share (from the ledger)
 
     def draft_page(self, page: Page, channels: dict[str, Channel]) -> PageDrafts:
         result = PageDrafts(page)
+        angle = next_angle(page, self.previous_angles.get(page.slug))
         for name, channel in channels.items():
             try:
                 template = self.templates.get(name, page.templates)
                 options = page_options(page, name, self.channel_defaults.get(name, {}))
-                result.drafts[name] = offline_draft(page, channel, template, link_for(page, name, self.utm), options)
+                result.drafts[name] = offline_draft(page, channel, template, link_for(page, name, self.utm), options,
+                                                    angle=angle)
             except (DraftError, TemplateProblem) as exc:
                 result.errors[name] = str(exc)
         return result

@@ -255,6 +255,7 @@ def publish_channel(
             tokens_in=item.draft.tokens_in if item.draft else 0,
             tokens_out=item.draft.tokens_out if item.draft else 0,
             cost_usd=item.draft.cost_usd if item.draft else 0.0,
+            angle=item.draft.angle if item.draft else None,
         )
         # A dry run left in this slot may be replaced by the real post once the channel is live.
         retake = ("failed", "dry_run") if channel.live else ("failed",)

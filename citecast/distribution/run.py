@@ -122,14 +122,16 @@ def make_drafter(settings: Settings, ledger: Ledger | None = None, run_id: str |
     ledger, when given, holds its draft cache.
     """
     templates = Templates(settings.path("templates"), settings.templates)
+    # A re-share of an unchanged page leads with the angle after its last one (see angles.py).
+    angles = ledger.last_angles() if ledger is not None else {}
     if settings.llm.model:
         from citecast.distribution.llm import LLMDrafter
         from citecast.distribution.llm_budget import run_budget
 
         check_drafter(settings)
-        return LLMDrafter(settings, templates, ledger, budget=run_budget(run_id, settings.llm))
+        return LLMDrafter(settings, templates, ledger, budget=run_budget(run_id, settings.llm), previous_angles=angles)
     defaults = {name: settings.channel_options(name) for name in settings.channels}
-    return OfflineDrafter(templates, settings.distribution.utm, defaults)
+    return OfflineDrafter(templates, settings.distribution.utm, defaults, angles)
 
 
 def draft_all(plan: Plan, drafter=None, ledger: Ledger | None = None) -> list[PageDrafts]:

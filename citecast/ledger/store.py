@@ -29,7 +29,7 @@ DONE = ("published", "dry_run")
 RETRYABLE = ("failed",)
 LEASE = timedelta(minutes=15)
 # The newest migration; a test keeps it equal to Alembic's head.
-HEAD = "0005"
+HEAD = "0006"
 # Alembic's command API keeps module state: two threads must not migrate at once.
 _MIGRATE_LOCK = threading.Lock()
 
@@ -175,6 +175,23 @@ class Ledger:
                     continue
                 latest[(row.page, row.channel)] = row
             return latest
+
+    def cost_totals(self, by: str) -> list[dict]:
+        """LLM tokens and cost summed per `by` ("slot", "page" or "channel"), over every drafted event."""
+        col = {"slot": EventRow.slot, "page": EventRow.page, "channel": EventRow.channel}[by]
+        with self.session() as s:
+            rows = s.execute(select(col, func.count(), func.sum(EventRow.tokens_in), func.sum(EventRow.tokens_out),
+                                    func.sum(EventRow.cost_usd)).group_by(col).order_by(col))
+            return [{"key": key, "posts": n, "tokens_in": int(tin or 0), "tokens_out": int(tout or 0),
+                     "cost_usd": round(float(cost or 0.0), 8)} for key, n, tin, tout, cost in rows]
+
+    def last_angles(self) -> dict[str, str]:
+        """The angle of each page's latest finished share (any channel): the next share takes the one after."""
+        with self.session() as s:
+            rows = s.execute(select(EventRow.page, EventRow.angle)
+                             .where(EventRow.status.in_(DONE), EventRow.angle.is_not(None))
+                             .order_by(EventRow.slot, EventRow.seq, EventRow.id))
+            return {page: angle for page, angle in rows}
 
     def slot_events(self, slot: str) -> list[EventRow]:
         with self.session() as s:

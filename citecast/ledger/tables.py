@@ -63,6 +63,7 @@ class EventRow(Base):
     tokens_in: Mapped[int] = mapped_column(Integer, default=0)
     tokens_out: Mapped[int] = mapped_column(Integer, default=0)
     cost_usd: Mapped[float] = mapped_column(Float, default=0.0)
+    angle: Mapped[str | None] = mapped_column(String(40), nullable=True)  # "answer", "point:2", "faq:0", "stat:1"
     platform_id: Mapped[str | None] = mapped_column(String(500), nullable=True)
     platform_url: Mapped[str | None] = mapped_column(String(2000), nullable=True)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)

@@ -45,6 +45,7 @@ from typing import Any, Callable
 from tests.fakes.http import FakeServer, Fault, Reply, Request
 
 SECTION = re.compile(r"^## (\S+)\nShape: an object \{\"(posts|text|title)\"", re.M)
+ANGLE = re.compile(r"<angle>(.*?)</angle>", re.S)
 LINK_LINE = re.compile(r"^- (\S+): (https?://\S+)$", re.M)
 PAGE = re.compile(r"<page>\n(.*?)\n</page>", re.S)
 TOKEN = re.compile(r"\w+|[^\w\s]")
@@ -191,6 +192,11 @@ class FakeChatServer(FakeServer):
             finish = "length"
         else:
             answer = {name: self._draft(kind, shape, link, title, page) for name, shape, link in channels}
+            angle = ANGLE.search(self.user(body))
+            if angle:  # like a model that follows the week's angle: it leads with that point
+                lead = " ".join(angle.group(1).split()[:12])
+                answer = json.loads(json.dumps(answer).replace("the short answer, in plain words", lead)
+                                    .replace("The short answer, in plain words", lead))
             content = json.dumps(answer)
             if kind == "cut_off":
                 content, finish = content[: len(content) // 2], "length"
