@@ -36,6 +36,11 @@ def adapter_class(name: str) -> type[Channel]:
     return getattr(import_module(module), cls)
 
 
+def settings_keys(name: str) -> frozenset[str]:
+    """The [channels.<name>] keys the adapter reads (see Channel.settings_keys)."""
+    return adapter_class(name).settings_keys
+
+
 def resolve(name: str, options: dict[str, Any], outbox_dir, dry_run: bool = False) -> Resolved:
     """The live adapter when it is configured and wanted, else the outbox for that channel."""
     from citecast.channels.outbox import OutboxChannel

@@ -143,6 +143,9 @@ class Channel(ABC):
     # when the channel goes live: a first import racing other threads (the LLM
     # client reads the same modules) can hand them a half-initialised module.
     client_modules: ClassVar[tuple[str, ...]] = ()
+    # The [channels.<name>] keys this adapter reads: any other key there is a
+    # settings error (a misspelt `subredit` must not silently post to the default).
+    settings_keys: ClassVar[frozenset[str]] = frozenset()
 
     def __init__(self, options: dict[str, Any] | None = None):
         self.options = dict(options or {})

@@ -69,6 +69,8 @@ def graphemes(text: str) -> int:
 class BlueskyChannel(Channel):
     name = "bluesky"
     client_modules = ("atproto", "httpx")
+    settings_keys = frozenset({"handle", "handle_block", "app_password_block", "base_url", "timeout", "title",
+                               "description"})
     limits = Limits(max_length=300, count=graphemes, unit="graphemes")
     can_lookup = True
     grace = timedelta(0)  # the PDS reads its own writes at once, and the record key makes a re-send harmless

@@ -67,6 +67,7 @@ def unescape_little_text(text: str) -> str:
 class LinkedInChannel(Channel):
     name = "linkedin"
     client_modules = ("httpx",)
+    settings_keys = frozenset({"access_token_block", "author", "version", "timeout", "base_url", "title", "description"})
     limits = Limits(max_length=3000)
     can_lookup = True
     grace = timedelta(minutes=5)

@@ -57,6 +57,7 @@ def status_length(text: str, url_weight: int = 23) -> int:
 class MastodonChannel(Channel):
     name = "mastodon"
     client_modules = ("mastodon", "requests")
+    settings_keys = frozenset({"api_base_url", "access_token_block", "timeout", "visibility", "language"})
     limits = Limits(max_length=500, count=status_length)
     can_lookup = True
     grace = timedelta(minutes=2)

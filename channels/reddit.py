@@ -53,6 +53,9 @@ def ratelimit_wait(message: str) -> float | None:
 class RedditChannel(Channel):
     name = "reddit"
     client_modules = ("praw", "prawcore", "requests")
+    settings_keys = frozenset({"client_id_block", "client_secret_block", "username_block", "password_block",
+                               "subreddit", "kind", "flair_id", "flair_text", "user_agent", "ratelimit_seconds",
+                               "lookup_limit", "timeout", "oauth_url", "reddit_url", "web_url"})
     limits = Limits(max_length=40_000, title_max=300, title_required=True)
     can_lookup = True
     grace = timedelta(minutes=5)

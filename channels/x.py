@@ -67,6 +67,8 @@ def same_text(a: str, b: str) -> bool:
 class XChannel(Channel):
     name = "x"
     client_modules = ("tweepy", "requests")
+    settings_keys = frozenset({"api_key_block", "api_secret_block", "access_token_block", "access_token_secret_block",
+                               "user_id", "timeout", "api_base"})
     limits = Limits(max_length=280, count=weighted_length, max_parts=6, unit="weighted characters")
     can_lookup = True
     grace = timedelta(minutes=5)

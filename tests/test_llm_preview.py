@@ -62,10 +62,18 @@ def test_preview_json_with_the_llm(project, monkeypatch):
     assert project.sent() == []
 
 
-def test_preview_of_an_unknown_page_says_how_to_find_one(project):
-    result = invoke("no-such-page")
-    assert result.exit_code == 1
-    assert "no page 'no-such-page'" in result.output
+def test_preview_of_an_unknown_page_names_the_nearest_and_the_valid_ones(project):
+    result = invoke("tracking-ai-citation")
+    assert result.exit_code == 2
+    assert "unknown page 'tracking-ai-citation'" in result.output
+    assert "did you mean 'tracking-ai-citations'?" in result.output
+    assert "generative-engine-optimisation" in result.output  # the valid slugs are listed
+
+
+def test_preview_refuses_an_unknown_channel(project):
+    result = invoke(SLUG, "--channel", "twitter")
+    assert result.exit_code == 2
+    assert "unknown channel 'twitter'" in result.output and "valid: bluesky, linkedin, mastodon, reddit, x" in result.output
 
 
 @pytest.mark.parametrize("args", [["--help"]])

@@ -12,15 +12,9 @@ from typing import List, Optional
 
 import typer
 
+from citecast.cli.common import load_settings, refuse_unknown
 
-def _settings():
-    from citecast.settings import ConfigError, load_settings
-
-    try:
-        return load_settings()
-    except ConfigError as exc:
-        typer.echo(str(exc), err=True)
-        raise typer.Exit(2)
+_settings = load_settings  # the name cohorts.py and queries.py import
 
 
 def _when(text: str | None, option: str) -> datetime | None:
@@ -47,7 +41,9 @@ def register(app: typer.Typer) -> None:
         """Ask AI answer engines the tracked queries and log which URLs they cite."""
         from citecast.citations.probe import run_probe
 
-        result = run_probe(_settings(), engine_names=engine or None, samples=samples, topic=topic, query=query)
+        settings = load_settings()
+        refuse_unknown("--engine", engine, settings.citations.engines, "engine")
+        result = run_probe(settings, engine_names=engine or None, samples=samples, topic=topic, query=query)
         typer.echo(result.summary())
         if result.failures:
             raise typer.Exit(1)
@@ -62,7 +58,7 @@ def register(app: typer.Typer) -> None:
         """Write the citation report: HTML with charts, CSV files, and a summary."""
         from citecast.citations.report import run_report
 
-        written = run_report(_settings(), out=out, since=_when(since, "--since"), until=_when(until, "--until"))
+        written = run_report(load_settings(), out=out, since=_when(since, "--since"), until=_when(until, "--until"))
         for line in written.report.verdict_lines():
             typer.echo(line)
         typer.echo(f"wrote {written.html} and {len(written.csv)} CSV files in {written.csv[0].parent if written.csv else '-'}")
@@ -107,7 +103,7 @@ def _run_import(importer, file: Path, map_: List[str], **options) -> None:
     from citecast.citations.model import PageIndex, load_pages, open_ledger
     from citecast.citations.imports import ImportFailed, parse_mapping
 
-    settings = _settings()
+    settings = load_settings()
     try:
         mapping = parse_mapping(map_)
     except ValueError as exc:

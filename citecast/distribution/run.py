@@ -76,6 +76,8 @@ def open_ledger(settings: Settings) -> Ledger:
 def plan_week(settings: Settings, ledger: Ledger, options: RunOptions, now: datetime | None = None) -> Plan:
     """Load and check the pages, resolve channels, and pick what is due in this slot."""
     now = now or datetime.now(timezone.utc)
+    # A misspelt [channels.<name>] key would otherwise be ignored by the adapter (ConfigError names it).
+    settings.check_channel_options({name: channel_registry.settings_keys(name) for name in settings.channels})
     slot = options.week or iso_slot(now, settings.site.tz)
     slot_monday(slot)  # rejects a malformed week early, with a clear message
     library = load_library(settings, ledger.distributed_urls())

@@ -18,9 +18,13 @@ class Problem:
     severity: Literal["error", "warning", "info"] = "error"  # info: a file the site does not publish
 
     def __str__(self) -> str:
-        where = self.file + (f":{self.line}" if self.line else "")
+        return self.as_line()
+
+    def as_line(self, file: str | None = None) -> str:
+        """One line, as ruff and mypy print theirs: `path:line: error: field: message (fix: ...)`."""
+        where = (file or self.file) + (f":{self.line}" if self.line else "")
         what = f"{self.field}: " if self.field else ""
-        fix = f" — {self.fix}" if self.fix else ""
+        fix = f" (fix: {self.fix})" if self.fix else ""
         return f"{where}: {self.severity}: {what}{self.message}{fix}"
 
     def as_dict(self) -> dict:

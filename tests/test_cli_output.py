@@ -1,0 +1,95 @@
+"""Output for people and for logs: tables on a terminal, one full line per item in a pipe, counts in words."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+from typer.testing import CliRunner
+
+from citecast.cli import app
+from citecast.words import count
+
+runner = CliRunner()
+DEEP = "guides/2026/a-rather-long-folder-name-for-the-ai-visibility-series/and-one-more-level"
+
+
+def _piped(project, *args: str) -> subprocess.CompletedProcess:
+    """The real command with stdout a pipe, on a narrow 'terminal' (a CI log)."""
+    env = {**os.environ, "CITECAST_CONFIG": str(project.config), "COLUMNS": "40"}
+    return subprocess.run([sys.executable, "-m", "citecast", *args], cwd=project.root, env=env,
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_piped_check_prints_one_full_line_per_problem(project):
+    broken = project.write_page(f"{DEEP}/broken-page-with-a-long-name.md",
+                                "---\ntitle: X\ncanonical_url: not-a-url\n---\n\nBody.\n")
+    out = _piped(project, "check")
+    assert out.returncode == 1, out.stderr
+    path = str(broken.relative_to(project.root))
+    expected = (f"{path}:3: error: canonical_url: 'not-a-url' is not an absolute http(s) URL "
+                "(fix: use an absolute https:// URL, or leave it out to derive it from site.base_url + slug)")
+    lines = out.stdout.splitlines()
+    assert expected in lines
+    assert "│" not in out.stdout and "┃" not in out.stdout  # no table
+    assert lines[-1] == "5 of 6 pages OK; 1 error, 0 warnings"
+
+
+def test_piped_check_gives_paths_from_the_working_directory(project):
+    project.write_page("broken.md", "---\ntitle: X\ncanonical_url: not-a-url\n---\n\nBody.\n")
+    env = {**os.environ, "CITECAST_CONFIG": str(project.config)}
+    out = subprocess.run([sys.executable, "-m", "citecast", "check"], cwd=project.content, env=env,
+                         capture_output=True, text=True, timeout=120)
+    assert out.stdout.startswith("broken.md:3: error: canonical_url: "), out.stdout
+
+
+def test_check_json_is_unchanged_by_the_pipe(project):
+    project.write_page("broken.md", "---\ntitle: X\ncanonical_url: not-a-url\n---\n\nBody.\n")
+    data = json.loads(_piped(project, "check", "--json").stdout)
+    assert data["pages"] == 5 and data["files"] == 6
+    assert [p["file"] for p in data["problems"] if p["severity"] == "error"] == ["content/broken.md"]
+
+
+def test_check_on_a_terminal_is_a_table(project):
+    project.write_page("broken.md", "---\ntitle: X\ncanonical_url: not-a-url\n---\n\nBody.\n")
+    from citecast.cli.common import console
+
+    console.cache_clear()
+    try:
+        result = runner.invoke(app, ["check"], env={"COLUMNS": "200", "FORCE_COLOR": "1"}, color=True)
+    finally:
+        console.cache_clear()
+    assert result.exit_code == 1
+    assert "how to fix" in result.output and "│" in result.output
+    assert "content/broken.md:3" in result.output
+
+
+def test_piped_run_and_ledger_print_one_line_per_post(project):
+    run = _piped(project, "run", "--local", "--week", "2026-W48", "--channel", "x")
+    assert run.returncode == 0, run.stderr
+    posts = [line for line in run.stdout.splitlines() if " on x: dry run" in line]
+    assert len(posts) == 5 and "5 dry run" in run.stdout
+    ledger = _piped(project, "ledger")
+    rows = ledger.stdout.splitlines()
+    assert len(rows) == 5 and all(" 2026-W48 " in r and " x dry_run " in r for r in rows)
+
+
+def test_piped_channels_prints_one_line_per_channel(project):
+    out = _piped(project, "channels")
+    lines = out.stdout.splitlines()
+    assert len(lines) == 5
+    assert lines[0].startswith("x: dry run: ") and "X_API_KEY" in lines[0]
+
+
+def test_counts_say_one_and_many():
+    assert count(1, "word") == "1 word" and count(2, "word") == "2 words" and count(0, "page") == "0 pages"
+    assert count(1, "retry") == "1 retry" and count(3, "retry") == "3 retries"
+    assert count(1200, "token") == "1,200 tokens"
+
+
+def test_one_page_one_error_in_the_totals(empty_project):
+    empty_project.write_page("only.md", "---\ntitle: X\ncanonical_url: not-a-url\n---\n\nBody.\n")
+    out = _piped(empty_project, "check")
+    assert out.stdout.splitlines()[-1] == "0 of 1 page OK; 1 error, 0 warnings"
