@@ -61,7 +61,7 @@ def test_ledger_refuses_an_unknown_channel_and_page(project):
 def test_probe_refuses_an_unknown_engine(project):
     result = runner.invoke(app, ["probe", "--engine", "perplexty"])
     assert result.exit_code == 2, result.output
-    assert "--engine: unknown engine 'perplexty': did you mean 'perplexity'? valid: openai, perplexity" in result.output
+    assert "--engine: unknown engine 'perplexty': did you mean 'perplexity'? valid: anthropic, gemini, openai, perplexity" in result.output
 
 
 def _commands(group, prefix=()):
