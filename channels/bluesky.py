@@ -69,7 +69,7 @@ def graphemes(text: str) -> int:
 class BlueskyChannel(Channel):
     name = "bluesky"
     client_modules = ("atproto", "httpx")
-    settings_keys = frozenset({"handle", "handle_block", "app_password_block", "base_url", "timeout", "title",
+    settings_keys = frozenset({"handle", "handle_block", "app_password_block", "base_url", "timeout", "title", "language",
                                "description"})
     limits = Limits(max_length=300, count=graphemes, unit="graphemes")
     can_lookup = True
