@@ -38,7 +38,9 @@ def adapter_class(name: str) -> type[Channel]:
 
 def settings_keys(name: str) -> frozenset[str]:
     """The [channels.<name>] keys the adapter reads (see Channel.settings_keys)."""
-    return adapter_class(name).settings_keys
+    from citecast.channels.base import COMMON_SETTINGS_KEYS
+
+    return adapter_class(name).settings_keys | COMMON_SETTINGS_KEYS
 
 
 def resolve(name: str, options: dict[str, Any], outbox_dir, dry_run: bool = False) -> Resolved:

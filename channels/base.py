@@ -116,6 +116,10 @@ class Limits:
     unit: str = "characters"
 
 
+#: [channels.<name>] keys every adapter reads (through the methods of Channel)
+COMMON_SETTINGS_KEYS = frozenset({"grace_seconds", "lookup_max_pages"})
+
+
 class Channel(ABC):
     """One platform. Subclasses set `name` and `limits` and implement `publish`.
 
@@ -143,8 +147,9 @@ class Channel(ABC):
     # when the channel goes live: a first import racing other threads (the LLM
     # client reads the same modules) can hand them a half-initialised module.
     client_modules: ClassVar[tuple[str, ...]] = ()
-    # The [channels.<name>] keys this adapter reads: any other key there is a
-    # settings error (a misspelt `subredit` must not silently post to the default).
+    # The [channels.<name>] keys this adapter reads, besides COMMON_SETTINGS_KEYS: any
+    # other key there is a settings error (a misspelt `subredit` must not silently
+    # post to the default subreddit).
     settings_keys: ClassVar[frozenset[str]] = frozenset()
 
     def __init__(self, options: dict[str, Any] | None = None):
