@@ -118,10 +118,12 @@ def ledger_costs(as_json: bool = typer.Option(False, "--json", help="Print the s
 
 
 def _print_costs(title: str, rows: list[dict]) -> None:
+    from citecast.words import count
+
     if not console().is_terminal:
         for row in rows:
-            echo(f"{title} {row['key']}: {row['posts']} posts, {row['tokens_in']} tokens in, "
-                 f"{row['tokens_out']} out, ${row['cost_usd']:.4f}")
+            echo(f"{title} {row['key']}: {count(row['posts'], 'post')}, {count(row['tokens_in'], 'token')} in, "
+                 f"{row['tokens_out']:,} out, ${row['cost_usd']:.4f}")
         return
     from rich.table import Table
 
