@@ -43,12 +43,18 @@ def citation_report(since: Optional[date] = None, until: Optional[date] = None, 
         log.info(line)
     create_markdown_artifact(key="citation-report", markdown=written.markdown,
                              description=f"Citation report; HTML at {written.html}")
-    for name in ("verdicts", "cohort_topic", "time_to_citation"):  # the same tables as the HTML and CSV
+    stalled = [f"- {r['page']}: {r['stalled_at']}" for r in written.report.tables["funnel"].as_dicts()
+               if not str(r["stalled_at"]).startswith("through")] if "funnel" in written.report.tables else []
+    if stalled:
+        log.info("pages stalled in the funnel: %s", "; ".join(s[2:] for s in stalled))
+    for name in ("verdicts", "cohort_topic", "time_to_citation", "funnel", "funnel_cohorts"):  # as in the HTML and CSV
+        if name not in written.report.tables:
+            continue
         table = written.report.tables[name]
         create_table_artifact(key=f"citation-{name.replace('_', '-')}", table=[{k: csv_value(v) for k, v in r.items()} for r in table.as_dicts()],
                               description=table.title)
     return {"html": str(written.html), "csv": [str(p) for p in written.csv],
-            "verdicts": written.report.verdict_lines()}
+            "verdicts": written.report.verdict_lines(), "stalled": [s[2:] for s in stalled]}
 
 
 if __name__ == "__main__":

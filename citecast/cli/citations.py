@@ -93,8 +93,11 @@ def register(app: typer.Typer) -> None:
 
     from citecast.cli.logs import register as register_logs, register_import as register_log_import
 
+    from citecast.cli.funnel import register as register_funnel
+
     register_log_import(import_app)
     register_logs(app)
+    register_funnel(app)
     app.add_typer(import_app, name="import")
 
 

@@ -52,11 +52,15 @@ def run_report(settings: Any, *, out: Path | None = None, since: datetime | None
     try:
         pages = load_pages(settings, ledger)
         data = load_data(ledger, pages, since, until, answers_per_page=cfg.drill_down_answers)
+        from citecast.citations.funnel import funnel_for
+
+        funnel = funnel_for(ledger, pages)
     finally:
         if own:
             ledger.close()
     report = build_report(data, rules=rules_from(cfg), freshness_days=cfg.freshness_days, since=since, until=until,
                           top=cfg.top_competitors, answers_per_page=cfg.drill_down_answers)
+    report.tables.update(funnel.tables)  # the funnel's own tables: HTML, CSV and artifacts print them too
     folder = out or resolve(settings, cfg.report_dir)
     folder.mkdir(parents=True, exist_ok=True)
     html_path = None

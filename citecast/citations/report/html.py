@@ -24,10 +24,11 @@ figure{margin:0}figcaption{font-size:12px;color:#555}img{max-width:100%}.note{co
 nav a{margin-right:.8em;font-size:13px}td.excerpt{max-width:480px;white-space:pre-wrap}"""
 
 # Sections in reading order; any other table follows.
-ORDER = ("verdicts", "cohort_topic", "cohort_freshness", "time_to_citation", "time_to_citation_tests", "pages",
+ORDER = ("verdicts", "cohort_topic", "cohort_freshness", "time_to_citation", "time_to_citation_tests",
+         "funnel_cohorts", "funnel", "copies_cited", "pages",
          "competitors", "top_cited_urls", "unmatched_own_urls", "engine_weeks", "by_topic", "by_engine", "answers",
-         "survival_curves")
-LONG = {"survival_curves"}  # in the CSV files; the chart shows them
+         "survival_curves", "funnel_timeline")
+LONG = {"survival_curves", "funnel_timeline"}  # in the CSV files; the charts show them
 
 
 def _png(fig: Any) -> str:
@@ -133,6 +134,11 @@ def charts(report: Report) -> list[tuple[str, str]]:
                                                                          "Mean page citation rate, 95% interval"))))
     if report.survival.curves:
         out.append(("Time to first citation", _png(_survival_chart(report))))
+    if t.get("funnel_timeline") is not None and t["funnel_timeline"].rows:
+        from citecast.citations.funnel import timeline_chart
+
+        out.append(("Funnel: each page's posts, AI fetches, citations and clicks",
+                    _png(timeline_chart(t["funnel_timeline"], t["funnel"]))))
     if t["cohort_freshness"].rows:
         out.append(("Citation rate by cohort and freshness",
                     _png(_rate_bars(t["cohort_freshness"], "freshness", "By days since update"))))

@@ -5,7 +5,8 @@ from __future__ import annotations
 from citecast.citations.report.tables import Report, Table
 from citecast.citations.report.text import cell_text
 
-SUMMARY = ("cohort_topic", "cohort_freshness", "time_to_citation", "time_to_citation_tests", "competitors")
+SUMMARY = ("cohort_topic", "cohort_freshness", "time_to_citation", "time_to_citation_tests", "funnel_cohorts",
+           "funnel", "competitors")
 MAX_ROWS = 30
 
 

@@ -1,0 +1,68 @@
+"""`citecast funnel`: each page's way from post to AI citation and click, and where it stalls."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+
+# What the terminal shows of each table (the CSV files have every column): column -> label.
+VIEWS = {
+    "funnel": {"page": "page", "first_post": "posted", "interactions": "engaged", "days_to_search_fetch": "search fetch (d)",
+               "days_to_user_fetch": "user fetch (d)", "days_to_training_fetch": "training fetch (d)",
+               "days_to_citation": "cited (d)", "ai_clicks": "AI clicks", "stalled_at": "stalled at"},
+    "funnel_cohorts": {"cohort": "cohort", "pages": "pages", "posted": "posted", "engaged": "engaged",
+                       "fetched": "fetched", "cited": "cited", "clicked": "clicked",
+                       "median_days_to_fetch": "median d to fetch", "median_days_to_citation": "median d to cite"},
+    "copies_cited": None,
+}
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def funnel(
+        csv_dir: Optional[Path] = typer.Option(None, "--csv", help="Also write funnel.csv, funnel_cohorts.csv, "
+                                               "copies_cited.csv and funnel_timeline.csv into this folder."),
+    ) -> None:
+        """Per page: first post, engagement, first AI-crawler fetch, first citation, AI clicks; the stalled stage."""
+        from rich.console import Console
+        from rich.markup import escape
+        from rich.table import Table as RichTable
+
+        from citecast.citations.funnel import funnel_for
+        from citecast.citations.model import load_pages, open_ledger
+        from citecast.citations.report.text import csv_value
+        from citecast.cli.logs import _settings
+
+        settings = _settings()
+        ledger = open_ledger(settings)
+        try:
+            result = funnel_for(ledger, load_pages(settings, ledger))
+        finally:
+            ledger.close()
+        console = Console()
+        for name, columns in VIEWS.items():
+            table = result.tables[name]
+            if not table.rows:
+                continue
+            keep = [c for c in table.head if columns is None or c in columns]
+            out = RichTable(title=table.title, title_justify="left")
+            for col in keep:
+                out.add_column((columns or {}).get(col, col.replace("_", " ")))
+            for row in table.as_dicts():
+                out.add_row(*[escape(str(csv_value(row[c]))) for c in keep])
+            console.print(out)
+        for line in result.stalled_lines():
+            console.print(f"stalled: {escape(line)}")
+        if csv_dir is not None:
+            import csv
+
+            csv_dir.mkdir(parents=True, exist_ok=True)
+            for table in result.tables.values():
+                with (csv_dir / f"{table.name}.csv").open("w", newline="", encoding="utf-8") as fh:
+                    w = csv.writer(fh)
+                    w.writerow(table.head)
+                    w.writerows([[csv_value(v) for v in row] for row in table.rows])
+            console.print(f"wrote {len(result.tables)} CSV files in {escape(str(csv_dir))}")
