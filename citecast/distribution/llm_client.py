@@ -170,6 +170,7 @@ class BoundedTransport(httpx2.HTTPTransport):
         # HTTPTransport takes no network backend; the pool is rebuilt with the same
         # limits around one that enforces the page deadline at every socket call.
         self._pool = httpcore2.ConnectionPool(
+            ssl_context=httpx2.create_ssl_context(trust_env=True),  # as HTTPTransport makes it (SSL_CERT_FILE etc.)
             max_connections=limits.max_connections, max_keepalive_connections=limits.max_keepalive_connections,
             keepalive_expiry=limits.keepalive_expiry, network_backend=DeadlineBackend())
         self.gate = gate
