@@ -22,6 +22,11 @@ ANSWER_SCHEMA = {"id": pl.Int64, "engine": pl.String, "surface": pl.String, "top
                  "query": pl.String, "observed_at": pl.Datetime("us", "UTC"), "can_cite": pl.Boolean,
                  "brand_mentioned": pl.Boolean}
 CITED_SCHEMA = {"observation_id": pl.Int64, "position": pl.Int64, "normalized_url": pl.String}
+# The two reads the report's time is measured against (benchmarks/bench_report.py).
+ANSWERS_SQL = ("SELECT id, engine, surface, topic, query, observed_at, can_cite, brand_mentioned "
+               "FROM citation_observations")
+CITED_SQL = ("SELECT c.observation_id, c.position, c.normalized_url FROM cited_urls c "
+             "JOIN citation_observations o ON o.id = c.observation_id WHERE c.kind = 'citation'")
 
 
 @dataclass(frozen=True)
@@ -92,11 +97,8 @@ def load_data(ledger: "Ledger", pages: Sequence[PageRef], since: datetime | None
     from citecast.ledger.tables import EventRow
 
     params = {k: v for k, v in (("since", since), ("until", until)) if v is not None}
-    answers_sql = ("SELECT id, engine, surface, topic, query, observed_at, can_cite, brand_mentioned "
-                   "FROM citation_observations" + _window("observed_at", since, until))
-    cited_sql = ("SELECT c.observation_id, c.position, c.normalized_url FROM cited_urls c "
-                 "JOIN citation_observations o ON o.id = c.observation_id WHERE c.kind = 'citation'"
-                 + _window("o.observed_at", since, until).replace(" WHERE ", " AND "))
+    answers_sql = ANSWERS_SQL + _window("observed_at", since, until)
+    cited_sql = CITED_SQL + _window("o.observed_at", since, until).replace(" WHERE ", " AND ")
     with ledger.engine.connect() as conn:
         answers = _read(answers_sql, conn, ANSWER_SCHEMA, params)
         cited = _read(cited_sql, conn, CITED_SCHEMA, params)

@@ -19,6 +19,7 @@ Why this design (simulations in tests/test_citations_statistics.py and docs/cita
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass, field
 from typing import Sequence
 
@@ -128,10 +129,10 @@ def permutation_p(treat: np.ndarray, y: np.ndarray, topics: np.ndarray, n: int =
 
 def ols_effect(treat: np.ndarray, y: np.ndarray, topics: np.ndarray) -> tuple[float, float, float, float]:
     """Effect, 95% t-interval and residual SD of `y ~ treat + topic` (statsmodels OLS)."""
-    import statsmodels.api as sm
+    from statsmodels.regression.linear_model import OLS
 
     X = np.column_stack([treat, _design(topics)])
-    res = sm.OLS(y, X).fit()
+    res = OLS(y, X).fit()
     lo, hi = res.conf_int(0.05)[0]
     return float(res.params[0]), float(lo), float(hi), float(math.sqrt(res.scale)) if res.df_resid > 0 else math.nan
 
@@ -142,8 +143,14 @@ def pages_needed(sd: float, rules: Rules, alpha: float) -> int | None:
         return None
     from statsmodels.stats.power import TTestIndPower
 
-    n = TTestIndPower().solve_power(effect_size=rules.min_effect / sd, alpha=alpha, power=rules.power, ratio=1.0)
-    return int(math.ceil(n))
+    from scipy.stats import norm
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the root finder warns where the answer is "very few pages"
+        n = TTestIndPower().solve_power(effect_size=rules.min_effect / sd, alpha=alpha, power=rules.power, ratio=1.0)
+    if not math.isfinite(n):  # the normal approximation, where the t-test's solver gives up
+        n = 2 * ((norm.ppf(1 - alpha / 2) + norm.ppf(rules.power)) * sd / rules.min_effect) ** 2
+    return max(2, int(math.ceil(n)))
 
 
 def compare_cohorts(pages: pl.DataFrame, rounds_by_topic: dict[str, int], rules: Rules) -> list[Comparison]:

@@ -91,27 +91,37 @@ def _day(d: date) -> datetime:
 def page_timings(data: ReportData, since: datetime | None) -> dict[str, PageTiming]:
     answers = citing_answers(data)
     topic_end = dict(answers.group_by("topic").agg(pl.col("observed_at").max()).iter_rows())
-    hits = (matched_citations(data).join(answers.select("id", "observed_at", "topic"), left_on="observation_id",
-                                          right_on="id"))
-    cites: dict[str, list[datetime]] = {}
-    by_topic = {p.slug: p.topic for p in data.pages}
-    for page, at, topic in hits.select("page", "observed_at", "topic").iter_rows():
-        if by_topic.get(page) == topic:
-            cites.setdefault(page, []).append(at)
     first_link: dict[str, date] = {}
     for link in data.links:
         if link.page and link.first_seen and (link.page not in first_link or link.first_seen < first_link[link.page]):
             first_link[link.page] = link.first_seen
+    starts = {p.slug: _start(p, data.first_distribution.get(p.slug), first_link.get(p.slug)) for p in data.pages}
+    clocks = pl.DataFrame({"page": [p.slug for p in data.pages], "page_topic": [p.topic for p in data.pages],
+                           "published": [_day(p.published) if p.published else None for p in data.pages],
+                           "start": [starts[p.slug][0] for p in data.pages]},
+                          schema={"page": pl.String, "page_topic": pl.String, "published": pl.Datetime("us", "UTC"),
+                                  "start": pl.Datetime("us", "UTC")})
+    # Per page: its first citation since publication, and its first at or after its start (one pass, in polars).
+    firsts = (matched_citations(data).join(answers.select("id", "observed_at", "topic"), left_on="observation_id",
+                                           right_on="id")
+              .join(clocks, on="page")
+              .filter((pl.col("topic") == pl.col("page_topic"))
+                      & (pl.col("published").is_null() | (pl.col("observed_at") >= pl.col("published"))))
+              .group_by("page").agg(pl.col("observed_at").min().alias("first_valid"),
+                                    pl.col("observed_at").filter(pl.col("observed_at") >= pl.col("start")).min()
+                                    .alias("first_after")))
+    found = {r["page"]: (r["first_valid"], r["first_after"]) for r in firsts.to_dicts()}
     out = {}
     for page in data.pages:
-        out[page.slug] = _timing(page, data.first_distribution.get(page.slug), first_link.get(page.slug),
-                                 sorted(cites.get(page.slug, [])), topic_end.get(page.topic),
+        start, kind = starts[page.slug]
+        first_valid, first_after = found.get(page.slug, (None, None))
+        out[page.slug] = _timing(page, start, kind, data.first_distribution.get(page.slug), first_link.get(page.slug),
+                                 first_valid, first_after, topic_end.get(page.topic),
                                  data.cited_before_window.get(page.slug), since)
     return out
 
 
-def _timing(page: PageRef, first_dist: datetime | None, first_link: date | None, cites: list[datetime],
-            end: datetime | None, cited_earlier: datetime | None, since: datetime | None) -> PageTiming:
+def _start(page: PageRef, first_dist: datetime | None, first_link: date | None) -> tuple[datetime | None, str]:
     published = _day(page.published) if page.published else None
     if first_dist is not None and page.cohort != "links":
         start, kind = first_dist, "distribution"
@@ -125,11 +135,16 @@ def _timing(page: PageRef, first_dist: datetime | None, first_link: date | None,
         start, kind = None, "none"
     if start is not None and published is not None and published > start:
         start = published  # distributed before it was published: its clock starts at publication
-    valid = [t for t in cites if published is None or t >= published]
-    after = [t for t in valid if start is not None and t >= start]
-    before = bool(start is not None and (any(t < start for t in valid)
+    return start, kind
+
+
+def _timing(page: PageRef, start: datetime | None, kind: str, first_dist: datetime | None, first_link: date | None,
+            first_valid: datetime | None, first: datetime | None, end: datetime | None,
+            cited_earlier: datetime | None, since: datetime | None) -> PageTiming:
+    """One page's clock; `first_valid`: its first citation since publication, `first`: since its start."""
+    published = _day(page.published) if page.published else None
+    before = bool(start is not None and ((first_valid is not None and first_valid < start)
                                          or (cited_earlier is not None and cited_earlier < start)))
-    first = after[0] if after else None
     t = PageTiming(page.slug, page.cohort, page.topic, start, kind, first_dist, first_link, first,
                    (first - start).total_seconds() / DAY if first and start else None, before, end=end)
     if start is None:

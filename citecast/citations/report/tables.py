@@ -210,8 +210,8 @@ def competitor_tables(data: ReportData, top: int) -> list[Table]:
     cited = (data.cited.join(answers, left_on="observation_id", right_on="id")
              .unique(["observation_id", "normalized_url"])
              .join(m.url_frame(data.pages, data.copies), on="normalized_url", how="left"))
-    domains = {u: url_domain(u) for u in cited["normalized_url"].unique().to_list()}
-    cited = cited.with_columns(pl.col("normalized_url").replace_strict(domains, return_dtype=pl.String).alias("domain"))
+    # normalised URLs are https://host[:port]/..., host lower case without www.: the domain is the host
+    cited = cited.with_columns(pl.col("normalized_url").str.extract(r"^https?://([^/:?#]+)", 1).alias("domain"))
     ours = {url_domain(p.canonical_url) for p in data.pages}
     totals = dict(cited.group_by("topic").len().iter_rows())
     by_domain = (cited.group_by("topic", "domain").agg(pl.len().alias("citations"),
