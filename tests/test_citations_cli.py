@@ -105,3 +105,21 @@ def test_flow_tasks(project):
     assert "1 of 1 answers recorded" in probe_markdown(result)
     written = report_task.fn(settings, out=str(project / "r"))
     assert written.html.exists() and "# Citation report" in written.markdown
+
+
+def test_probe_without_a_usable_engine_fails_with_one_message(project, monkeypatch):
+    monkeypatch.delenv("OPENAI_API_KEY")
+    res = CliRunner().invoke(app(), ["probe"])
+    assert res.exit_code == 1
+    assert res.output.strip() == ("no usable engine: engine 'fake': no key found - set the OPENAI_API_KEY variable "
+                                  "(or api_key_env under [citations.engines.fake])")
+
+
+def test_flow_fails_without_a_usable_engine(project, monkeypatch):
+    from citecast.citations.probe import NoUsableEngine
+    from citecast.flows.probe import probe_task
+    from citecast.settings import load_settings
+
+    monkeypatch.delenv("OPENAI_API_KEY")
+    with pytest.raises(NoUsableEngine, match="^no usable engine: engine 'fake': no key found"):
+        probe_task.fn(load_settings(), ["fake"], 1)

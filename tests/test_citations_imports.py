@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 
 from citecast.citations.model import PageIndex, PageRef
 from citecast.citations.imports import ImportFailed, import_backlinks, import_citations
-from citecast.ledger.citation_tables import BacklinkRow, ImportRow, ObservationRow
+from citecast.ledger.citation_tables import BacklinkRow, CitedUrlRow, ImportRow, ObservationRow
 from citecast.ledger.store import Ledger
 
 PAGES = [PageRef(slug="bvd", canonical_url="https://citecast.dev/bvd", previous_urls=("https://citecast.dev/old",),
@@ -114,7 +114,8 @@ def test_backlink_presets(ledger, tmp_path):
         rows = {r.source_domain: r for r in s.scalars(select(BacklinkRow))}
     assert set(rows) == {"blog.one.org", "two.org", "three.net", "four.io"}
     assert rows["blog.one.org"].first_seen.isoformat() == "2026-01-01"  # the earlier sighting wins
-    assert rows["two.org"].follow is False and rows["three.net"].follow is False and rows["four.io"].follow
+    assert rows["two.org"].follow is False and rows["three.net"].follow is False
+    assert rows["four.io"].follow is None  # Search Console does not say: not counted as dofollow
     assert rows["four.io"].first_seen is None and rows["four.io"].last_seen.isoformat() == "2026-02-10"
 
 
@@ -132,3 +133,96 @@ def test_bad_backlinks_change_nothing(ledger, tmp_path):
     g.write_text("foo,bar\n1,2\n")
     with pytest.raises(ImportFailed, match="missing: source URL, target URL"):
         import_backlinks(ledger, g, PageIndex(PAGES))
+
+
+# --- hygiene: answers identified by content, dates, duplicates, normalised backlinks -----------------------
+
+
+def _csv(tmp_path, name, text):
+    f = tmp_path / name
+    f.write_text(text)
+    return f
+
+
+def test_fuller_export_of_the_same_day_adds_what_the_partial_one_lacked(ledger, tmp_path):
+    head = "date,engine,prompt,country,cited_url,position\n"
+    partial = _csv(tmp_path, "partial.csv", head + "2026-03-01,chatgpt,do backlinks matter,us,https://a.org/1,1\n")
+    fuller = _csv(tmp_path, "fuller.csv", head
+                  + "2026-03-01,chatgpt,do backlinks matter,us,https://a.org/1,1\n"
+                  + "2026-03-01,chatgpt,do backlinks matter,us,https://citecast.dev/bvd,2\n"
+                  + "2026-03-01,chatgpt,do backlinks matter,de,https://a.org/1,1\n"
+                  + "2026-03-01,perplexity,do backlinks matter,us,https://b.org/2,1\n")
+    assert import_citations(ledger, partial, PageIndex(PAGES)).added == 1
+    r = import_citations(ledger, fuller, PageIndex(PAGES))
+    # the us answer gets its second URL; de (another country) and perplexity are new answers
+    assert (r.added, r.extended, r.skipped) == (2, 1, 0)
+    assert "1 completed by this fuller export" in r.summary()
+    again = import_citations(ledger, fuller, PageIndex(PAGES))
+    assert (again.added, again.extended, again.skipped) == (0, 0, 3)
+    with ledger.session() as s:
+        rows = {(o.engine, o.country): sorted((c.position, c.normalized_url) for c in o.cited)
+                for o in s.scalars(select(ObservationRow))}
+    assert rows == {("chatgpt", "us"): [(1, "https://a.org/1"), (2, "https://citecast.dev/bvd")],
+                    ("chatgpt", "de"): [(1, "https://a.org/1")], ("perplexity", "us"): [(1, "https://b.org/2")]}
+
+
+def test_ambiguous_day_month_dates_are_an_error_naming_both_readings(ledger, tmp_path):
+    f = _csv(tmp_path, "dates.csv", "date,engine,prompt,cited_url\n10/05/2026,chatgpt,q,https://a.org/1\n"
+             "10/05/2026 14:30,chatgpt,q2,https://a.org/1\n")
+    with pytest.raises(ImportFailed) as exc:
+        import_citations(ledger, f, PageIndex(PAGES))
+    assert exc.value.problems[0] == ("row 2: date: '10/05/2026' is ambiguous: 10 May 2026 (day first) or "
+                                     "5 October 2026 (month first); pass --date-format '%d/%m/%Y' or '%m/%d/%Y'")
+    assert exc.value.problems[1].startswith("row 3: date: '10/05/2026 14:30' is ambiguous")
+    r = import_citations(ledger, f, PageIndex(PAGES), date_format="%d/%m/%Y")
+    assert r.added == 2
+    with ledger.session() as s:
+        assert sorted(o.observed_at.replace(tzinfo=None).isoformat() for o in s.scalars(select(ObservationRow))) == [
+            "2026-05-10T00:00:00", "2026-05-10T14:30:00"]
+
+
+def test_a_files_unambiguous_dates_settle_the_order_and_mixed_orders_fail(ledger, tmp_path):
+    us = _csv(tmp_path, "us.csv", "date,engine,prompt,cited_url\n10/25/2026,chatgpt,q,https://a.org/1\n"
+              "10/05/2026 14:30,chatgpt,q,https://a.org/2\n")
+    r = import_citations(ledger, us, PageIndex(PAGES))
+    assert r.notes[0] == "dates read month first, as row 2 ('10/25/2026') shows"
+    with ledger.session() as s:
+        assert max(o.observed_at for o in s.scalars(select(ObservationRow))).replace(tzinfo=None).isoformat() == (
+            "2026-10-25T00:00:00")
+        assert s.scalar(select(func.min(ObservationRow.observed_at))).replace(tzinfo=None).isoformat() == (
+            "2026-10-05T14:30:00")
+    mixed = _csv(tmp_path, "mixed.csv", "date,engine,prompt,cited_url\n25/10/2026,chatgpt,q,https://a.org/1\n"
+                 "10/25/2026,chatgpt,q,https://a.org/2\n")
+    with pytest.raises(ImportFailed, match="dates in two day/month orders") as exc:
+        import_citations(ledger, mixed, PageIndex(PAGES))
+    assert exc.value.problems[0] == "row 2: '25/10/2026' is day first; row 3: '10/25/2026' is month first"
+
+
+def test_duplicate_rows_are_reported_and_counted_once(ledger, tmp_path):
+    f = _csv(tmp_path, "dups.csv", "date,engine,prompt,cited_url\n2026-03-01,chatgpt,q,https://a.org/1\n"
+             "2026-03-01,chatgpt,q,https://www.a.org/1/?utm_source=x\n2026-03-01,chatgpt,q,https://a.org/2\n")
+    r = import_citations(ledger, f, PageIndex(PAGES))
+    assert r.added == 1 and "1 duplicate row(s) counted once: rows 3" in r.notes
+    with ledger.session() as s:
+        assert s.scalar(select(func.count()).select_from(CitedUrlRow)) == 2
+
+
+def test_backlinks_dedupe_on_normalised_urls_and_report_missing_first_seen(ledger, tmp_path):
+    f = _csv(tmp_path, "links.csv", "Source url,Target url,First seen,Nofollow\n"
+             "https://blog.one.org/a,https://citecast.dev/bvd,2026-01-05,false\n"
+             "http://www.blog.one.org/a/?utm_source=x,https://citecast.dev/bvd/,2026-01-02,\n"
+             "https://two.org/b,https://citecast.dev/bvd,,true\n")
+    r = import_backlinks(ledger, f, PageIndex(PAGES))
+    assert (r.added, r.matched) == (2, {"bvd": 2})
+    assert r.notes == ["1 row(s) repeat a link (same source and target, normalised): counted once",
+                       "1 link(s) without a first-seen date: rows 4"]
+    with ledger.session() as s:
+        rows = {r.source_domain: r for r in s.scalars(select(BacklinkRow))}
+    # the earlier sighting wins, its follow unknown (empty cell) is no dofollow
+    assert rows["blog.one.org"].first_seen.isoformat() == "2026-01-02" and rows["blog.one.org"].follow is None
+    again = _csv(tmp_path, "again.csv", "Source url,Target url,First seen,Nofollow\n"
+                 "https://blog.one.org/a/,https://citecast.dev/bvd?ref=y,2026-01-09,false\n")
+    r = import_backlinks(ledger, again, PageIndex(PAGES))
+    assert (r.added, r.skipped) == (0, 1)
+    with ledger.session() as s:
+        assert s.scalar(select(BacklinkRow.follow).where(BacklinkRow.source_domain == "blog.one.org")) is True  # Nofollow: false

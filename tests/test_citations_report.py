@@ -72,7 +72,11 @@ def data() -> ReportData:
     cited = [dict(observation_id=a[0], position=k + 1, normalized_url=normalize_url(u))
              for a in ANSWERS for k, u in enumerate(a[4])]
     return ReportData.of(PAGES, answers, cited, first_distribution=FIRSTS, links=LINKS,
-                         excerpts={2: "Backlinks still matter, says ex.com."})
+                         excerpts={2: "Backlinks still matter, says ex.com."}, calls=CALLS)
+
+
+CALLS = [("openai", D(2026, 1, 10), True, 3, None), ("openai", D(2026, 1, 11), False, 1, "RateLimitError 429"),
+         ("openai", D(2026, 1, 12), True, 2, None)]
 
 
 @pytest.fixture(scope="module")
@@ -204,6 +208,12 @@ def test_engine_weeks_and_answers(report):
     assert ans[0]["excerpt"] == "Backlinks still matter, says ex.com."
 
 
+def test_coverage_per_engine_and_week(report):
+    # 01-10 (Sat) and 01-11 (Sun) are 2026-W02: 3 answered + 1 failed; 01-12 (Mon) is W03
+    assert report.tables["coverage"].rows == [["openai", "2026-W02", 4, 3, 1, 0.25, "RateLimitError 429"],
+                                              ["openai", "2026-W03", 2, 2, 0, 0.0, ""]]
+
+
 def test_verdict_says_not_enough_data(report):
     (dl,) = [c for c in report.comparisons if (c.a, c.b) == ("distribution", "links")]
     assert dl.p is None and dl.winner is None and (dl.pages_a, dl.pages_b, dl.rounds) == (2, 2, 3)
@@ -253,4 +263,5 @@ def test_load_data_from_the_ledger(tmp_path):
         (1, "https://ex.com/a"), (2, "https://other.com/x")]
     assert got.cited_before_window == {"e": at("2025-12-01")}
     assert got.excerpts == {1: "A cites ex.com"}  # the drill-down's answers only
+    assert got.calls == []  # recorded answers without a probe call: imports, or this test
     assert got.links == [Link("b", "src1.com", "g", D(2026, 1, 5), True)]

@@ -292,6 +292,8 @@ class Observation:
     output_tokens: int | None = None
     search_calls: int | None = None
     cost_usd: float | None = None
+    country: str | None = None  # where the answer was seen (imports); answers of two countries never merge
+    import_group: str | None = None  # an import's identity without its URLs (imports.py)
 
 
 def _utc(ts: datetime) -> datetime:
@@ -308,7 +310,7 @@ def observation_row(obs: Observation, index: PageIndex, import_id: int | None = 
         observed_at=_utc(obs.observed_at), can_cite=obs.can_cite, brand_mentioned=obs.brand_mentioned,
         answer_sha256=obs.answer_sha256, run_id=obs.run_id, import_id=import_id, dedupe_key=obs.dedupe_key,
         answer_text=obs.answer_text, input_tokens=obs.input_tokens, output_tokens=obs.output_tokens,
-        search_calls=obs.search_calls, cost_usd=obs.cost_usd,
+        search_calls=obs.search_calls, cost_usd=obs.cost_usd, country=obs.country, import_group=obs.import_group,
     )
     ran = [q.strip() for q in obs.search_queries if q and q.strip()]
     row.search_queries = [SearchQueryRow(position=k + 1, query=q, query_key=query_key(q)) for k, q in enumerate(ran)]
@@ -330,15 +332,25 @@ def observation_row(obs: Observation, index: PageIndex, import_id: int | None = 
     return row
 
 
-def record_observation(ledger: "Ledger", obs: Observation, index: PageIndex) -> int:
-    """Write one observation and its cited URLs in one transaction; return its id."""
-    import citecast.ledger.citation_tables  # noqa: F401  (registers the tables)
+def record_observation(ledger: "Ledger", obs: Observation, index: PageIndex, call: dict[str, Any] | None = None) -> int:
+    """Write one observation, its cited URLs (and the probe call that got it) in one transaction; return its id."""
+    from citecast.ledger.citation_tables import ProbeCallRow
 
     with ledger.session() as s:
         row = observation_row(obs, index)
         s.add(row)
         s.flush()
+        if call is not None:
+            s.add(ProbeCallRow(**call, ok=True, observation_id=row.id))
         return row.id
+
+
+def record_failed_call(ledger: "Ledger", call: dict[str, Any], error: str) -> None:
+    """A probe call that got no answer, with the reason: coverage counts it."""
+    from citecast.ledger.citation_tables import ProbeCallRow
+
+    with ledger.session() as s:
+        s.add(ProbeCallRow(**call, ok=False, error=error[:2000]))
 
 
 def load_pages(settings: "Settings", ledger: "Ledger | None" = None) -> list[PageRef]:

@@ -22,6 +22,7 @@ from citecast.citations.model import (
     answer_excerpt,
     answer_sha256,
     mentions_brand,
+    record_failed_call,
     record_observation,
 )
 
@@ -30,6 +31,10 @@ if TYPE_CHECKING:
 
 
 # --- the probe -----------------------------------------------------------------
+
+
+class NoUsableEngine(Exception):
+    """Not one configured engine can run (no key, unknown name, all disabled): the probe fails as a whole."""
 
 
 @dataclass(frozen=True)
@@ -116,15 +121,25 @@ def probe(
         futures = {pool.submit(ask, e, q): (e, q, n) for e, q, n in jobs}
         for fut in as_completed(futures):
             engine, q, n = futures[fut]
+            call = dict(run_id=result.run_id, engine=engine.name, query=q.query, sample=n)
             try:
                 answer, at = fut.result()
                 obs = _observation(engine, q, n, answer, at, result.run_id, brand_names, keep_answer, excerpt_chars)
-                obs_id = record_observation(ledger, obs, index)
+                obs_id = record_observation(ledger, obs, index, {**call, "called_at": at})
             except Exception as exc:  # one bad answer must not stop the run
-                result.failures.append(ProbeFailure(engine.name, q.query, n, _describe(exc)))
+                failure = ProbeFailure(engine.name, q.query, n, _describe(exc))
+                result.failures.append(failure)
+                _record_failure(ledger, {**call, "called_at": clock()}, failure.error)
                 continue
             _tally(result, obs_id, obs, answer, index)
     return result
+
+
+def _record_failure(ledger: "Ledger", call: dict[str, Any], error: str) -> None:
+    try:
+        record_failed_call(ledger, call, error)
+    except Exception:  # the ledger itself failing: the failure is still in the result and the summary
+        pass
 
 
 def _observation(engine: Engine, q: TrackedQuery, sample: int, answer: Answer, at: datetime, run_id: str,
@@ -177,6 +192,8 @@ def run_probe(settings: Any, *, engine_names: Sequence[str] | None = None, sampl
                 TrackedQuery(query, index.topic_for_query(query) or topic or "general", index.page_for_query(query))
             ]
         engines, notices = build_engines(cfg, engine_names, env, ledger=ledger)
+        if queries and not engines:
+            raise NoUsableEngine("no usable engine: " + ("; ".join(notices) or "none is enabled in [citations.engines]"))
         result = probe(ledger, engines, queries, index, brand_names=settings.site.brand_names,
                        samples=samples or cfg.samples, concurrency=cfg.concurrency,
                        keep_answer=cfg.keep_answer, excerpt_chars=cfg.answer_excerpt_chars)

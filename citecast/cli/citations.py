@@ -41,9 +41,15 @@ def register(app: typer.Typer) -> None:
         """Ask AI answer engines the tracked queries and log which URLs they cite."""
         from citecast.citations.probe import run_probe
 
+        from citecast.citations.probe import NoUsableEngine
+
         settings = load_settings()
         refuse_unknown("--engine", engine, settings.citations.engines, "engine")
-        result = run_probe(settings, engine_names=engine or None, samples=samples, topic=topic, query=query)
+        try:
+            result = run_probe(settings, engine_names=engine or None, samples=samples, topic=topic, query=query)
+        except NoUsableEngine as exc:
+            typer.echo(str(exc), err=True)
+            raise typer.Exit(1)
         typer.echo(result.summary())
         if result.failures:
             raise typer.Exit(1)
@@ -69,15 +75,17 @@ def register(app: typer.Typer) -> None:
     def import_citations_cmd(
         file: Path = typer.Argument(..., exists=True, dir_okay=False, help="CSV or TSV export."),
         preset: str = typer.Option("auto", help="Column names: auto, citecast, superlines."),
-        map_: List[str] = typer.Option([], "--map", help="field=Header; fields: date, engine, prompt, url, position, topic, title, brand_mentioned, answer_id, surface."),
+        map_: List[str] = typer.Option([], "--map", help="field=Header; fields: date, engine, prompt, url, position, topic, title, brand_mentioned, answer_id, surface, country."),
         engine: Optional[str] = typer.Option(None, help="Engine for every row, when the file has no engine column."),
         surface: str = typer.Option("import", help="api | app | import: where the answers were seen."),
         topic: Optional[str] = typer.Option(None, help="Topic for prompts that belong to no page."),
+        date_format: Optional[str] = typer.Option(None, "--date-format", help="strptime format of the dates when day and month could be either way round, e.g. '%d/%m/%Y'."),
     ) -> None:
         """Import a citation-tracking export: date, engine, prompt, cited URL, position."""
         from citecast.citations.imports import import_citations
 
-        _run_import(import_citations, file, map_, preset=preset, engine=engine, surface=surface, topic=topic)
+        _run_import(import_citations, file, map_, preset=preset, engine=engine, surface=surface, topic=topic,
+                    date_format=date_format)
 
     @import_app.command("backlinks")
     def import_backlinks_cmd(
@@ -85,11 +93,12 @@ def register(app: typer.Typer) -> None:
         preset: str = typer.Option("auto", help="Column names: auto, ahrefs, ahrefs-legacy, semrush, search-console."),
         map_: List[str] = typer.Option([], "--map", help="field=Header; fields: source_url, target_url, anchor, first_seen, last_seen, nofollow, follow, rel."),
         target: Optional[str] = typer.Option(None, help="Target URL for every row (Search Console exports per page)."),
+        date_format: Optional[str] = typer.Option(None, "--date-format", help="strptime format of the dates when day and month could be either way round, e.g. '%d/%m/%Y'."),
     ) -> None:
         """Import a backlink export: source URL, target URL, anchor, first seen, follow/nofollow."""
         from citecast.citations.imports import import_backlinks
 
-        _run_import(import_backlinks, file, map_, preset=preset, target=target)
+        _run_import(import_backlinks, file, map_, preset=preset, target=target, date_format=date_format)
 
     from citecast.cli.logs import register as register_logs, register_import as register_log_import
 

@@ -70,6 +70,9 @@ class ObservationRow(Base):
     output_tokens: Mapped[int | None] = mapped_column(Integer, nullable=True)
     search_calls: Mapped[int | None] = mapped_column(Integer, nullable=True)
     cost_usd: Mapped[float | None] = mapped_column(Float, nullable=True)  # None: not priced
+    # Migration 0006: where the answer was seen, and an import's identity without its URLs.
+    country: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    import_group: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
 
     cited: Mapped[list["CitedUrlRow"]] = relationship(
         back_populates="observation", cascade="all, delete-orphan", order_by="CitedUrlRow.position"
@@ -139,9 +142,26 @@ class BacklinkRow(Base):
     anchor: Mapped[str] = mapped_column(Text, default="")
     first_seen: Mapped[date | None] = mapped_column(Date, nullable=True)
     last_seen: Mapped[date | None] = mapped_column(Date, nullable=True)
-    follow: Mapped[bool] = mapped_column(Boolean, default=True)
+    follow: Mapped[bool | None] = mapped_column(Boolean, nullable=True)  # None: the export did not say
     tool: Mapped[str] = mapped_column(String(40), default="")
     import_id: Mapped[int | None] = mapped_column(ForeignKey("imports.id"), nullable=True)
 
 
-__all__ = ["BacklinkRow", "CitedUrlRow", "ImportRow", "ObservationRow", "ResolvedRedirectRow", "SearchQueryRow"]
+class ProbeCallRow(Base):
+    """One engine call of a probe, answered or failed (with the reason): coverage is knowable."""
+
+    __tablename__ = "probe_calls"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    run_id: Mapped[str] = mapped_column(String(100), index=True)
+    engine: Mapped[str] = mapped_column(String(80))
+    query: Mapped[str] = mapped_column(Text)
+    sample: Mapped[int] = mapped_column(Integer)
+    called_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    ok: Mapped[bool] = mapped_column(Boolean)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    observation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("citation_observations.id", ondelete="SET NULL"), nullable=True)
+
+
+__all__ = ["ProbeCallRow", "BacklinkRow", "CitedUrlRow", "ImportRow", "ObservationRow", "ResolvedRedirectRow", "SearchQueryRow"]

@@ -50,6 +50,8 @@ class ReportData:
     excerpts: dict[int, str] = field(default_factory=dict)  # answer id -> excerpt, drill-down only
     # Cited URLs that are our own posts (citations.copies) -> (page, channel): they count for the page.
     copies: dict[str, tuple[str, str]] = field(default_factory=dict)
+    # probe calls per (engine, day, ok): count and an example error; empty for imports
+    calls: list[tuple[str, date, bool, int, str | None]] = field(default_factory=list)
 
     @classmethod
     def of(cls, pages: Sequence[PageRef], answers: Sequence[dict[str, Any]], cited: Sequence[dict[str, Any]],
@@ -122,6 +124,7 @@ def load_data(ledger: "Ledger", pages: Sequence[PageRef], since: datetime | None
     data = ReportData(list(pages), answers, cited, firsts, links, before)
     data.copies = _copies(ledger, cited)
     data.excerpts = _excerpts(ledger, data, answers_per_page)
+    data.calls = _calls(ledger, since, until)
     return data
 
 
@@ -137,6 +140,23 @@ def _copies(ledger: "Ledger", cited: pl.DataFrame) -> dict[str, tuple[str, str]]
         if hit is not None:
             found[url] = hit
     return found
+
+
+def _calls(ledger: "Ledger", since: datetime | None, until: datetime | None) -> list:
+    """Probe calls grouped by engine, day and outcome, in SQL: a few rows whatever the number of calls."""
+    from sqlalchemy import func, select
+
+    from citecast.ledger.citation_tables import ProbeCallRow
+
+    day = func.date(ProbeCallRow.called_at)
+    q = select(ProbeCallRow.engine, day, ProbeCallRow.ok, func.count(), func.max(ProbeCallRow.error))
+    if since:
+        q = q.where(ProbeCallRow.called_at >= since)
+    if until:
+        q = q.where(ProbeCallRow.called_at < until)
+    with ledger.session() as s:
+        rows = s.execute(q.group_by(ProbeCallRow.engine, day, ProbeCallRow.ok)).all()
+    return [(e, d if isinstance(d, date) else date.fromisoformat(str(d)), bool(ok), n, err) for e, d, ok, n, err in rows]
 
 
 def _excerpts(ledger: "Ledger", data: ReportData, per_page: int) -> dict[int, str]:

@@ -26,8 +26,8 @@ nav a{margin-right:.8em;font-size:13px}td.excerpt{max-width:480px;white-space:pr
 # Sections in reading order; any other table follows.
 ORDER = ("verdicts", "cohort_topic", "cohort_freshness", "time_to_citation", "time_to_citation_tests",
          "funnel_cohorts", "funnel", "copies_cited", "pages",
-         "competitors", "top_cited_urls", "unmatched_own_urls", "engine_weeks", "by_topic", "by_engine", "answers",
-         "survival_curves", "funnel_timeline")
+         "competitors", "top_cited_urls", "unmatched_own_urls", "engine_weeks", "coverage", "by_topic", "by_engine",
+         "answers", "survival_curves", "funnel_timeline")
 LONG = {"survival_curves", "funnel_timeline"}  # in the CSV files; the charts show them
 
 

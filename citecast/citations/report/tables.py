@@ -267,6 +267,20 @@ def engine_week_table(data: ReportData) -> Table:
                  note="citing_us: answers citing any of our pages; brand_rate: of answers where the mention is known.")
 
 
+def coverage_table(data: ReportData) -> Table:
+    """Every probe call per engine and week: answered or failed, with an example reason."""
+    agg: dict[tuple[str, str], list] = {}
+    for engine, day, ok, n, error in data.calls:
+        row = agg.setdefault((engine, m.iso_week(day)), [0, 0, None])
+        row[0 if ok else 1] += n
+        if not ok and error and (row[2] is None or error < row[2]):
+            row[2] = error
+    rows = [[e, w, a + f, a, f, f / (a + f), err or ""] for (e, w), (a, f, err) in sorted(agg.items())]
+    return Table("coverage", "Probe coverage per engine and week (every call, answered or failed)",
+                 C("engine", "week", "calls:int", "answered:int", "failed:int", "failure_rate:rate", "example_error"),
+                 rows, note="imported answers have no calls; a week without rows had no probe run.")
+
+
 def answers_table(data: ReportData, per_page: int) -> Table:
     """The drill-down: each page's most recent citing answers, with the answer excerpt when kept."""
     rows = [[r["page"], r["observation_id"], r["engine"], r["observed_at"], r["query"], r["position"],
@@ -301,6 +315,7 @@ def build_report(data: ReportData, *, rules: Rules | None = None, freshness_days
         pooled_table("by_topic", "By topic (pooled)", cells, "topic"),
         pooled_table("by_engine", "By engine (pooled)", cells, "engine"),
         engine_week_table(data),
+        coverage_table(data),
         *competitor_tables(data, top),
         answers_table(data, answers_per_page),
     ]
