@@ -39,3 +39,40 @@ def write_library(folder: Path, count: int, seed: int = 7) -> Path:
     for i in range(count):
         (content / f"bench-{i:05}.md").write_text(page_text(i, rng), encoding="utf-8")
     return content
+
+
+JEKYLL_CONFIG = """title: Bench Notes
+url: https://bench.example.org
+baseurl: /notes
+permalink: /:categories/:title/
+collections:
+  recipes:
+    output: true
+"""
+
+
+def jekyll_post(i: int, rng: random.Random) -> str:
+    """A post as Jekyll themes write them: categories, Liquid, a kramdown notice, some HTML."""
+    text = page_text(i, rng)
+    front, body = text[4:].split("\n---\n", 1)
+    front = "\n".join(line for line in front.splitlines() if not line.startswith(("slug:", "updated:")))
+    front += f"\ncategories: [Edge Case, c{i % 9}]\n"
+    if i % 50 == 0:
+        front += "published: false\n"
+    extra = ('{% include toc %}\n\n'
+             f'**Note:** built {{{{ page.date | date: "%c" }}}} for [the site]({{{{ "/" | relative_url }}}}).\n'
+             '{: .notice--info}\n\n<div class="notice">\n  <p>A notice in HTML&nbsp;&mdash; kept as text.</p>\n</div>\n')
+    return f"---\n{front}---\n\n{extra}{body}"
+
+
+def write_jekyll_site(folder: Path, count: int, seed: int = 7) -> Path:
+    """A Jekyll site: _config.yml and `count` posts in _posts/ named YYYY-MM-DD-slug.md."""
+    rng = random.Random(seed)
+    site = folder / "site"
+    posts = site / "_posts"
+    posts.mkdir(parents=True, exist_ok=True)
+    (site / "_config.yml").write_text(JEKYLL_CONFIG, encoding="utf-8")
+    for i in range(count):
+        day = f"20{10 + i % 15}-{1 + i % 12:02}-{1 + i % 28:02}"
+        (posts / f"{day}-bench-post-{i:05}.md").write_text(jekyll_post(i, rng), encoding="utf-8")
+    return site

@@ -189,70 +189,87 @@ def url_path(doc: Document, meta: dict, when: date | None, site_permalink: str,
     """The site-relative URL Jekyll writes the document to (url.rb)."""
     own = meta.get("permalink")
     template = str(own) if isinstance(own, str) and own else template_for(doc, site_permalink, collections)
-    values = _placeholders(doc, meta, when)
     if doc.kind == "page":
         result = template
-        for key, value in values.items():  # generate_url_from_hash
+        for key, value in _page_placeholders(doc).items():  # generate_url_from_hash
             if ":" not in result:
                 break
             result = result.replace("/:" + key, "") if value is None else result.replace(":" + key, escape_path(value))
-    else:
-        def swap(m: re.Match) -> str:  # generate_url_from_drop
-            name = m.group(1)
-            pool = [name, name[:-1]] if name.endswith("_") else [name]
-            winner = next((k for k in pool if k in values), None)
-            if winner is None:
-                raise ValueError(f"the permalink {template!r} has no :{name} placeholder Jekyll knows")
-            value = values[winner] or ""
-            return escape_path(value) + m.group(0)[1 + len(winner):]
-        result = re.sub(r":([a-z_]+)", swap, template)
-    return _sanitize(result)
+        return _sanitize(result)
+    known = _DROP if when is not None else _DROP_UNDATED
+
+    def swap(m: re.Match) -> str:  # generate_url_from_drop: only the placeholders used are computed
+        name = m.group(1)
+        pool = [name, name[:-1]] if name.endswith("_") else [name]
+        winner = next((k for k in pool if k in known), None)
+        if winner is None:
+            raise ValueError(f"the permalink {template!r} has no :{name} placeholder Jekyll knows")
+        value = known[winner](doc, meta, when) or ""
+        return escape_path(value) + m.group(0)[1 + len(winner):]
+
+    return _sanitize(_PLACEHOLDER.sub(swap, template))
+
+
+_PLACEHOLDER = re.compile(r":([a-z_]+)")
 
 
 def _sanitize(url: str) -> str:
     """URL#sanitize_url: a leading slash, no '..', no './', no '//'."""
     url = ("/" + url).replace("..", "/").replace("./", "")
-    return re.sub(r"/{2,}", "/", url)
+    return re.sub(r"/{2,}", "/", url) if "//" in url else url
 
 
-def _placeholders(doc: Document, meta: dict, when: date | None) -> dict[str, str | None]:
-    if doc.kind == "page":
-        folder = doc.rel.parent.as_posix()
-        return {"path": "" if folder == "." else "/" + folder, "basename": doc.rel.stem, "output_ext": ".html"}
-    slug_source = meta.get("slug") if meta.get("slug") not in (None, "") else doc.file_slug
-    cats = categories(meta, doc)
-    seen: list[str] = []
-    for c in cats:
-        if c.lower() not in seen:
-            seen.append(c.lower())
+def _page_placeholders(doc: Document) -> dict[str, str | None]:
+    folder = doc.rel.parent.as_posix()
+    return {"path": "" if folder == "." else "/" + folder, "basename": doc.rel.stem, "output_ext": ".html"}
+
+
+def _slug_source(doc: Document, meta: dict) -> str:
+    return meta.get("slug") if meta.get("slug") not in (None, "") else doc.file_slug
+
+
+def _categories_value(doc: Document, meta: dict, when: date | None) -> str:
+    """Each category downcased, duplicates dropped, joined with '/' (UrlDrop#categories)."""
+    return "/".join(dict.fromkeys(c.lower() for c in categories(meta, doc)))
+
+
+def _collection_path(doc: Document, meta: dict, when: date | None) -> str:
+    """Document#cleaned_relative_path: the path inside the collection folder, no extension."""
     relative = doc.rel.as_posix()[: -len(doc.rel.suffix)] if doc.rel.suffix else doc.rel.as_posix()
     folder = f"_{doc.collection}"
-    path = relative[len(folder):] if relative.startswith(folder) else relative
-    values: dict[str, str | None] = {
-        "collection": doc.collection,
-        "path": _strip_periods(path),
-        "name": slugify(doc.rel.stem),
-        "title": slugify(slug_source, "pretty", cased=True),
-        "slug": slugify(slug_source),
-        "categories": "/".join(seen),
-        "slugified_categories": "/".join(dict.fromkeys(slugify(c) or "" for c in cats)),
-        "output_ext": ".html",
-    }
-    if when is not None:
-        values.update(_date_values(when))
-    return values
+    return _strip_periods(relative[len(folder):] if relative.startswith(folder) else relative)
 
 
-def _date_values(d: date) -> dict[str, str]:
-    iso_year, iso_week, iso_day = d.isocalendar()
-    return {
-        "year": f"{d.year:04d}", "month": f"{d.month:02d}", "day": f"{d.day:02d}",
-        "hour": "00", "minute": "00", "second": "00",
-        "i_day": str(d.day), "i_month": str(d.month), "short_month": d.strftime("%b"),
-        "long_month": d.strftime("%B"), "short_year": d.strftime("%y"), "w_year": str(iso_year),
-        "week": f"{iso_week:02d}", "w_day": str(iso_day), "short_day": d.strftime("%a"),
-        "long_day": d.strftime("%A"), "y_day": d.strftime("%j"),
-    }
+_DROP_UNDATED = {
+    "collection": lambda doc, meta, when: doc.collection,
+    "path": _collection_path,
+    "name": lambda doc, meta, when: slugify(doc.rel.stem),
+    "title": lambda doc, meta, when: slugify(_slug_source(doc, meta), "pretty", cased=True),
+    "slug": lambda doc, meta, when: slugify(_slug_source(doc, meta)),
+    "categories": _categories_value,
+    "slugified_categories": lambda doc, meta, when: "/".join(dict.fromkeys(slugify(c) or "" for c in categories(meta, doc))),
+    "output_ext": lambda doc, meta, when: ".html",
+}
+_DROP = {
+    **_DROP_UNDATED,
+    "year": lambda doc, meta, d: f"{d.year:04d}",
+    "month": lambda doc, meta, d: f"{d.month:02d}",
+    "day": lambda doc, meta, d: f"{d.day:02d}",
+    "hour": lambda doc, meta, d: "00",
+    "minute": lambda doc, meta, d: "00",
+    "second": lambda doc, meta, d: "00",
+    "i_day": lambda doc, meta, d: str(d.day),
+    "i_month": lambda doc, meta, d: str(d.month),
+    "short_month": lambda doc, meta, d: d.strftime("%b"),
+    "long_month": lambda doc, meta, d: d.strftime("%B"),
+    "short_year": lambda doc, meta, d: d.strftime("%y"),
+    "w_year": lambda doc, meta, d: str(d.isocalendar()[0]),
+    "week": lambda doc, meta, d: f"{d.isocalendar()[1]:02d}",
+    "w_day": lambda doc, meta, d: str(d.isocalendar()[2]),
+    "short_day": lambda doc, meta, d: d.strftime("%a"),
+    "long_day": lambda doc, meta, d: d.strftime("%A"),
+    "y_day": lambda doc, meta, d: d.strftime("%j"),
+}
 
 
 def not_published(meta: dict, doc: Document, when: date | None, today: date, future: bool) -> str | None:

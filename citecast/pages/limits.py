@@ -35,12 +35,16 @@ def title_problems(title: str, channels: list[str]) -> list[str]:
     return found
 
 
-def title_warnings(name: str, page, line: int | None) -> list[Problem]:
+def title_warnings(name: str, page, line_of) -> list[Problem]:
+    """Warnings for a title that cannot fit; `line_of()` finds its line, only when one is needed."""
     title = page.social_title or page.title
+    found = title_problems(title, list(page.channels))
+    if not found:
+        return []
     field = "social_title" if page.social_title else "title"
+    line = line_of()
     return [Problem(name, f"the title is {what}: posts will carry a shortened title",
-                    "set a shorter `social_title:` in the front matter", field, line, "warning")
-            for what in title_problems(title, list(page.channels))]
+                    "set a shorter `social_title:` in the front matter", field, line, "warning") for what in found]
 
 
 # The most a post's title may take per channel: Reddit's own limit; on X and Bluesky

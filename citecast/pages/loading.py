@@ -258,7 +258,7 @@ def load_library(settings: Settings, distributed_urls: dict[str, set[str]] | Non
                                     "fix the file, or set the site's keys in citecast.toml [site]"))
     try:
         for path in sorted(content.rglob("*")):
-            if not is_candidate(path, lib.site) or not path.is_file():
+            if not is_candidate(path, lib.site):
                 continue
             lib.files += 1
             page, problems = load_page(path, settings, content, keep_text, lib.site)
@@ -498,7 +498,7 @@ def _page_warnings(name: str, page: Page, spelled: dict[str, str], text: str) ->
         key = spelled.get("updated", "updated")
         problems.append(Problem(name, f"{page.updated} is in the future; freshness counts it as today",
                                 "set it to the day the page last changed", spelled.get("updated"), line_of(text, key), "warning"))
-    problems.extend(title_warnings(name, page, line_of(text, spelled.get("title", "title"))))
+    problems.extend(title_warnings(name, page, lambda: line_of(text, spelled.get("title", "title"))))
     problems.extend(_weak_page_warnings(name, page))
     return problems
 

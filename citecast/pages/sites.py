@@ -67,10 +67,8 @@ def as_sent(url_path: str) -> str:
 
 
 def _relative(path: Path, root: Path) -> PurePosixPath | None:
-    try:
-        return PurePosixPath(path.relative_to(root).as_posix())
-    except ValueError:
-        return None
+    text, prefix = str(path), str(root).rstrip("/") + "/"  # string work: this runs for every file
+    return PurePosixPath(text[len(prefix):]) if text.startswith(prefix) else None
 
 
 def _jekyll(path: Path, meta: dict, site: SiteProfile, today: date) -> Located | str:
