@@ -16,6 +16,8 @@ def register(app: typer.Typer) -> None:
 def check(
     as_json: bool = typer.Option(False, "--json", help="Print the problems as JSON for scripts."),
     strict: bool = typer.Option(False, help="Treat warnings (weak pages) as errors."),
+    verify_urls: bool = typer.Option(False, "--verify-urls",
+                                     help="Request every canonical URL and report 404s and redirects (uses the network)."),
 ):
     """Check every page in content/ and the channel templates; exit 1 on errors.
 
@@ -27,7 +29,7 @@ def check(
     settings = load_settings()
     ledger = open_ledger(settings, must_exist=True)
     try:
-        result = check_all(settings, ledger)
+        result = check_all(settings, ledger, verify_urls=verify_urls)
     finally:
         if ledger is not None:
             ledger.close()

@@ -29,9 +29,13 @@ class CheckResult:
         return [p for p in self.problems if p.severity == "warning"]
 
 
-def check_all(settings: Settings, ledger=None) -> CheckResult:
+def check_all(settings: Settings, ledger=None, verify_urls: bool = False) -> CheckResult:
     library = load_library(settings, ledger.distributed_urls() if ledger is not None else None, keep_text=False)
     problems = list(library.problems)
+    if verify_urls:  # the network, only when asked
+        from citecast.pages.verify import verify_urls as verify
+
+        problems += verify(library.pages, settings.root)
     problems += template_problems(settings, library.pages)
     site = library.site.describe() if library.site else ""
     if site and library.pages:
