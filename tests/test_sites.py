@@ -135,3 +135,24 @@ def test_every_publishable_fixture_page_is_dated_or_undated_as_its_generator_say
     library, _ = _site(tmp_path, monkeypatch, "jekyll")
     page = next(p for p in library.pages if p.path.name == "2009-06-01-edge-case-many-tags.md")
     assert page.published == date(2009, 6, 1)
+
+
+def test_a_site_without_a_base_url_is_warned_about(tmp_path, monkeypatch):
+    root = tmp_path / "jekyll"
+    shutil.copytree(FIXTURES / "jekyll", root)
+    config = root / "_config.yml"
+    config.write_text(config.read_text().replace("url: https://fieldnotes.example.org\n", ""))
+    (root / "citecast.toml").write_text('[paths]\ncontent = "."\n', encoding="utf-8")
+    monkeypatch.setenv("CITECAST_CONFIG", str(root / "citecast.toml"))
+    library = load_library(load_settings())
+    assert any(p.field == "base_url" and "not set" in p.message for p in library.warnings)
+
+
+def test_a_broken_generator_config_is_an_error_naming_the_file(tmp_path, monkeypatch):
+    root = tmp_path / "hugo"
+    shutil.copytree(FIXTURES / "hugo", root)
+    (root / "config.toml").write_text('baseURL = "https://example.org/"\n[permalinks\n', encoding="utf-8")
+    (root / "citecast.toml").write_text('[paths]\ncontent = "content"\n', encoding="utf-8")
+    monkeypatch.setenv("CITECAST_CONFIG", str(root / "citecast.toml"))
+    library = load_library(load_settings())
+    assert any("config.toml" in p.message and "TOML" in p.message for p in library.errors)

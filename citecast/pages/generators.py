@@ -211,12 +211,13 @@ def detect(settings: Any) -> tuple[SiteProfile, list[str]]:
     if config_file and config_file.parent.name == "_default":  # Hugo's config/_default/
         root = config_file.parent.parent.parent
     problems: list[str] = []
-    values: dict[str, Any] = {}
+    # Hugo's contentDir even when its config does not read: the default, or the folder given.
+    values: dict[str, Any] = {"content_dir": root / "content" if config_file else root} if generator == "hugo" else {}
     try:
         if generator == "jekyll" and config_file:
             values = jekyll_settings(read_config(config_file))
-        elif generator == "hugo":
-            values = hugo_settings(read_config(config_file), root) if config_file else {"content_dir": root}
+        elif generator == "hugo" and config_file:
+            values = hugo_settings(read_config(config_file), root)
         elif generator == "astro":
             text = config_file.read_text("utf-8") if config_file else ""
             values = astro_settings(text, root)

@@ -253,9 +253,13 @@ def load_library(settings: Settings, distributed_urls: dict[str, set[str]] | Non
                                     "create it or set paths.content in citecast.toml"))
         return lib
     lib.site, config_problems = detect_site(settings)
+    where = display_path(lib.site.config_file or content, settings.root)
     for message in config_problems:
-        lib.problems.append(Problem(display_path(lib.site.config_file or content, settings.root), message,
-                                    "fix the file, or set the site's keys in citecast.toml [site]"))
+        lib.problems.append(Problem(where, message, "fix the file, or set the site's keys in citecast.toml [site]"))
+    if lib.site.generator != "plain" and lib.site.sources.get("base_url") == "default":
+        lib.problems.append(Problem(where, f"the site's base URL is not set, so links would go to {lib.site.base_url}",
+                                    "set `url` (Jekyll), `baseURL` (Hugo) or `site` (Astro) in the site's config, "
+                                    "or site.base_url in citecast.toml", "base_url", severity="warning"))
     try:
         for path in sorted(content.rglob("*")):
             if not is_candidate(path, lib.site):
