@@ -327,6 +327,8 @@ def _split_unless_skipped(text: str, path: Path, site: SiteProfile) -> tuple[dic
         reason = _locate(path, {}, site)  # excluded files, drafts, resources: Jekyll reads no front matter there
         if isinstance(reason, str):
             raise _Skipped(reason)
+        if site.generator == "jekyll" and not text.startswith("---"):
+            raise _Skipped("not published by Jekyll as a page: without front matter it is copied as a static file")
         raise
 
 
