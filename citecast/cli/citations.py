@@ -39,9 +39,7 @@ def register(app: typer.Typer) -> None:
         query: Optional[str] = typer.Option(None, "--query", "-q", help="Ask this one query."),
     ) -> None:
         """Ask AI answer engines the tracked queries and log which URLs they cite."""
-        from citecast.citations.probe import run_probe
-
-        from citecast.citations.probe import NoUsableEngine
+        from citecast.citations.probe import NoUsableEngine, run_probe
 
         settings = load_settings()
         refuse_unknown("--engine", engine, settings.citations.engines, "engine")
@@ -71,6 +69,21 @@ def register(app: typer.Typer) -> None:
         if markdown:
             typer.echo(written.markdown)
 
+    _register_imports(import_app)
+    from citecast.cli.logs import register as register_logs, register_import as register_log_import
+
+    from citecast.cli.funnel import register as register_funnel
+
+    register_log_import(import_app)
+    register_logs(app)
+    register_funnel(app)
+    app.add_typer(import_app, name="import")
+
+
+DATE_FORMAT_HELP = "strptime format of the dates when day and month could be either way round, e.g. '%d/%m/%Y'."
+
+
+def _register_imports(import_app: typer.Typer) -> None:
     @import_app.command("citations")
     def import_citations_cmd(
         file: Path = typer.Argument(..., exists=True, dir_okay=False, help="CSV or TSV export."),
@@ -79,7 +92,7 @@ def register(app: typer.Typer) -> None:
         engine: Optional[str] = typer.Option(None, help="Engine for every row, when the file has no engine column."),
         surface: str = typer.Option("import", help="api | app | import: where the answers were seen."),
         topic: Optional[str] = typer.Option(None, help="Topic for prompts that belong to no page."),
-        date_format: Optional[str] = typer.Option(None, "--date-format", help="strptime format of the dates when day and month could be either way round, e.g. '%d/%m/%Y'."),
+        date_format: Optional[str] = typer.Option(None, "--date-format", help=DATE_FORMAT_HELP),
     ) -> None:
         """Import a citation-tracking export: date, engine, prompt, cited URL, position."""
         from citecast.citations.imports import import_citations
@@ -93,21 +106,12 @@ def register(app: typer.Typer) -> None:
         preset: str = typer.Option("auto", help="Column names: auto, ahrefs, ahrefs-legacy, semrush, search-console."),
         map_: List[str] = typer.Option([], "--map", help="field=Header; fields: source_url, target_url, anchor, first_seen, last_seen, nofollow, follow, rel."),
         target: Optional[str] = typer.Option(None, help="Target URL for every row (Search Console exports per page)."),
-        date_format: Optional[str] = typer.Option(None, "--date-format", help="strptime format of the dates when day and month could be either way round, e.g. '%d/%m/%Y'."),
+        date_format: Optional[str] = typer.Option(None, "--date-format", help=DATE_FORMAT_HELP),
     ) -> None:
         """Import a backlink export: source URL, target URL, anchor, first seen, follow/nofollow."""
         from citecast.citations.imports import import_backlinks
 
         _run_import(import_backlinks, file, map_, preset=preset, target=target, date_format=date_format)
-
-    from citecast.cli.logs import register as register_logs, register_import as register_log_import
-
-    from citecast.cli.funnel import register as register_funnel
-
-    register_log_import(import_app)
-    register_logs(app)
-    register_funnel(app)
-    app.add_typer(import_app, name="import")
 
 
 def _run_import(importer, file: Path, map_: List[str], **options) -> None:
