@@ -199,6 +199,7 @@ class Schedule(Table):
     distribution_cron: str = "0 9 * * 1"
     probe_cron: str = "0 6 * * *"
     report_cron: str = "0 12 * * 1"
+    engagement_cron: str = "0 7 * * *"  # daily: each +1/+7/+28-day snapshot within a day of being due
 
 
 class Settings(Table):

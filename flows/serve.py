@@ -10,6 +10,7 @@ from prefect.schedules import Cron
 
 from citecast.settings import Settings
 from citecast.flows.distribute import weekly_distribution
+from citecast.flows.engagement import engagement_readback
 from citecast.flows.probe import citation_probe
 from citecast.flows.report import citation_report
 
@@ -32,6 +33,11 @@ def deployments(settings: Settings) -> list:
             name="citation-report", schedules=[Cron(cron.report_cron, timezone=tz)],
             description="Citation pickup by topic, freshness and cohort, as artifacts, HTML and CSV.",
             tags=["citecast", "citations"],
+        ),
+        engagement_readback.to_deployment(
+            name="engagement-readback", schedules=[Cron(cron.engagement_cron, timezone=tz)],
+            description="Read the platforms' counts of live posts back at +1, +7 and +28 days.",
+            tags=["citecast", "distribution"],
         ),
     ]
 

@@ -72,11 +72,12 @@ def register(app: typer.Typer) -> None:
     _register_imports(import_app)
     from citecast.cli.logs import register as register_logs, register_import as register_log_import
 
-    from citecast.cli.funnel import register as register_funnel
+    from citecast.cli.funnel import register as register_funnel, register_engagement
 
     register_log_import(import_app)
     register_logs(app)
     register_funnel(app)
+    register_engagement(app)
     app.add_typer(import_app, name="import")
 
 

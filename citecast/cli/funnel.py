@@ -66,3 +66,30 @@ def register(app: typer.Typer) -> None:
                     w.writerow(table.head)
                     w.writerows([[csv_value(v) for v in row] for row in table.rows])
             console.print(f"wrote {len(result.tables)} CSV files in {escape(str(csv_dir))}")
+
+
+def register_engagement(app: typer.Typer) -> None:
+    @app.command()
+    def engagement(
+        now: bool = typer.Option(False, "--now", help="Snapshot every live post now, not only the due ones (+1, +7, +28 days)."),
+        channel: list[str] = typer.Option([], "--channel", "-c", help="Only this channel; repeat."),
+    ) -> None:
+        """Read the platforms' own counts of your live posts back into the ledger (due snapshots, or --now)."""
+        from citecast.citations.model import open_ledger
+        from citecast.cli.logs import _settings
+        from citecast.distribution.engagement import read_back
+        from citecast.settings import KNOWN_CHANNELS
+
+        unknown = [c for c in channel if c not in KNOWN_CHANNELS]
+        if unknown:
+            raise typer.BadParameter(f"unknown channel(s) {unknown}: choose from {list(KNOWN_CHANNELS)}",
+                                     param_hint="--channel")
+        settings = _settings()
+        ledger = open_ledger(settings)
+        try:
+            result = read_back(settings, ledger, on_demand=now, channels=channel or None)
+        finally:
+            ledger.close()
+        typer.echo(result.summary())
+        if result.failed:
+            raise typer.Exit(1)

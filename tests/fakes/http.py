@@ -56,6 +56,7 @@ class Request:
     query: dict[str, str]
     headers: dict[str, str]
     body: bytes
+    raw_query: str = ""  # repeated parameters (uris=..&uris=..) live only here
 
     def json(self) -> Any:
         return json.loads(self.body or b"null")
@@ -261,6 +262,7 @@ def _handler_for(server: FakeServer) -> type[BaseHTTPRequestHandler]:
                 query={k: v[-1] for k, v in parse_qs(parts.query, keep_blank_values=True).items()},
                 headers={k.lower(): v for k, v in self.headers.items()},
                 body=body,
+                raw_query=parts.query,
             )
             try:
                 reply = server._dispatch(req)
