@@ -124,3 +124,23 @@ def test_urls_are_emitted_as_browsers_send_them():
 
     assert as_sent("/blog/ünï code/") == "/blog/%C3%BCn%C3%AF%20code/"
     assert as_sent("/notes/edge%20case/Slug-&-Caps/") == "/notes/edge%20case/Slug-&-Caps/"  # no double escape
+
+
+def test_jekyll_front_matter_defaults_apply_by_path_and_type_most_specific_wins():
+    sets = (
+        {"scope": {"path": ""}, "values": {"permalink": "/all/:title/"}},
+        {"scope": {"path": "", "type": "posts"}, "values": {"permalink": "/blog/:title/"}},
+        {"scope": {"path": "_posts/archive"}, "values": {"permalink": "/old/:title/", "published": False}},
+        {"scope": {"path": "_docs", "type": "docs"}, "values": {"permalink": "/manual/:path/"}},
+    )
+    coll = {"docs": {"output": True}}
+    post = jekyll.classify(PurePosixPath("_posts/2024-03-05-hello.md"), {}, ())
+    old = jekyll.classify(PurePosixPath("_posts/archive/2010-01-01-old.md"), {}, ())
+    doc = jekyll.classify(PurePosixPath("_docs/setup.md"), coll, ())
+    page = jekyll.classify(PurePosixPath("about.md"), {}, ())
+    assert jekyll.front_matter_defaults(post, sets)["permalink"] == "/blog/:title/"
+    assert jekyll.front_matter_defaults(old, sets) == {"permalink": "/old/:title/", "published": False}
+    assert jekyll.front_matter_defaults(doc, sets)["permalink"] == "/manual/:path/"
+    assert jekyll.front_matter_defaults(page, sets)["permalink"] == "/all/:title/"
+    meta = {**jekyll.front_matter_defaults(doc, sets)}
+    assert jekyll.url_path(doc, meta, None, "date", coll) == "/manual/setup/"

@@ -42,6 +42,7 @@ class SiteProfile:
     collections: dict[str, dict] = field(default_factory=dict)  # Jekyll
     exclude: tuple[str, ...] = ()
     include: tuple[str, ...] = ()
+    defaults: tuple[dict, ...] = ()  # Jekyll front matter defaults
     content_dir: Path | None = None  # Hugo contentDir
     ugly_urls: bool = False
     path_to_lower: bool = True
@@ -128,7 +129,9 @@ def jekyll_settings(config: dict[str, Any]) -> dict[str, Any]:
     collections["posts"] = posts
     exclude = config.get("exclude") or []
     include = config.get("include") or []
+    defaults = config.get("defaults") or []
     return {
+        "defaults": tuple(d for d in defaults if isinstance(d, dict)) if isinstance(defaults, list) else (),
         "include": tuple(str(e) for e in include) if isinstance(include, list) else (),
         "base_url": url + baseurl if url else "",
         "permalink": str(config.get("permalink") or "date"),

@@ -8,8 +8,10 @@ https://jekyllrb.com/docs/permalinks/ .
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import date
+from fnmatch import fnmatch
 from pathlib import PurePosixPath
 from urllib.parse import quote
 
@@ -51,7 +53,6 @@ def slugify(text: object, mode: str = "default", cased: bool = False) -> str | N
     if mode not in _SLUG_MODES and mode != "latin":
         return value if cased else value.lower()
     if mode == "latin":  # I18n.transliterate: accents dropped
-        import unicodedata
         value = "".join(c for c in unicodedata.normalize("NFKD", value) if not unicodedata.combining(c))
         mode = "default"
     slug = _SLUG_MODES[mode].sub("-", value)
@@ -139,6 +140,39 @@ def _file_date(text: str) -> date | None:
 
 def _strip_periods(stem: str) -> str:
     return re.sub(r"\.*\Z", "", stem)
+
+
+def front_matter_defaults(doc: Document, sets: tuple[dict, ...]) -> dict:
+    """`defaults:` from _config.yml that apply to the document, the more specific scope winning.
+
+    A set applies when its scope's `path` is a prefix of (or a glob matching)
+    the file's path and its `type` (posts, pages, drafts or a collection) is
+    the document's (Jekyll's FrontmatterDefaults); front matter wins over all.
+    """
+    doc_type = {"post": "posts", "page": "pages"}.get(doc.kind, doc.collection)
+    found: list[tuple[int, int, int, dict]] = []
+    for order, entry in enumerate(sets):
+        if not isinstance(entry, dict) or not isinstance(entry.get("values"), dict):
+            continue
+        scope = entry.get("scope") if isinstance(entry.get("scope"), dict) else {}
+        path = str(scope.get("path") or "").strip("/")
+        wanted = scope.get("type")
+        if wanted and str(wanted) != doc_type:
+            continue
+        if path and not _in_scope(doc.rel, path):
+            continue
+        found.append((len(path), 1 if wanted else 0, order, entry["values"]))
+    merged: dict = {}
+    for *_, values in sorted(found, key=lambda t: t[:3]):
+        merged.update(values)
+    return merged
+
+
+def _in_scope(rel: PurePosixPath, path: str) -> bool:
+    text = rel.as_posix()
+    if "*" in path:
+        return fnmatch(text, path) or fnmatch(text, path + "/*")
+    return text == path or text.startswith(path + "/")
 
 
 def categories(meta: dict, doc: Document) -> list[str]:

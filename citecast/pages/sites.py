@@ -78,6 +78,8 @@ def _jekyll(path: Path, meta: dict, site: SiteProfile, today: date) -> Located |
     doc = jekyll.classify(rel, site.collections, site.exclude, site.include)
     if isinstance(doc, str):
         return f"not published by Jekyll: {doc}"
+    if site.defaults:
+        meta = {**jekyll.front_matter_defaults(doc, site.defaults), **meta}
     when = parse_date(meta.get("date")) or doc.file_date
     reason = jekyll.not_published(meta, doc, when, today, site.future)
     if reason:
