@@ -48,9 +48,9 @@ CLOCK_SKEW = timedelta(minutes=10)
 
 def weighted_length(text: str) -> int:
     """X's weighted length (twitter-text v3: URLs 23, CJK and emoji 2)."""
-    from twitter_text import parse_tweet
+    from citecast.tweet_text import load
 
-    return parse_tweet(text).weightedLength
+    return load().parse_tweet(text).weightedLength
 
 
 def same_text(a: str, b: str) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from citecast.cli.common import console, echo, escape, load_settings
+from citecast.cli.common import console, echo, escape, load_settings, to_terminal
 
 
 def register(app: typer.Typer) -> None:
@@ -27,7 +27,7 @@ def channels_cmd():
         grace = r.channel.grace_period.total_seconds() if r.live else type(r.channel.stands_for).grace.total_seconds()
         rows.append((name + ("" if name in used else " (not in distribution.channels)"), r.live, r.reason,
                      f"{settles} (grace {grace:.0f} s)"))
-    if not console().is_terminal:
+    if not to_terminal():
         for name, live, why, unknown in rows:
             echo(f"{name}: {'live' if live else 'dry run'}: {why}; a post whose outcome is unknown: {unknown}")
         return

@@ -6,7 +6,7 @@ import json
 
 import typer
 
-from citecast.cli.common import console, echo, escape, load_settings, open_ledger, relative
+from citecast.cli.common import console, echo, escape, load_settings, open_ledger, relative, to_terminal
 
 
 def register(app: typer.Typer) -> None:
@@ -37,7 +37,7 @@ def check(
     if as_json:
         print(json.dumps({"pages": result.pages, "files": result.files, "site": result.site,
                           "problems": [p.as_dict() for p in result.problems]}, indent=2))
-    elif console().is_terminal:
+    elif to_terminal():
         _print_table(result, settings.root)
     else:
         if result.site:

@@ -7,6 +7,7 @@ SQLAlchemy or Prefect they never use.
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 from functools import lru_cache
@@ -50,8 +51,15 @@ def err() -> "Console":
 
 
 def to_terminal() -> bool:
-    """Whether stdout is a person's terminal (tables) or a pipe or a file (one line per item, for logs)."""
-    return console().is_terminal
+    """Whether stdout is a person's terminal (tables) or a pipe or a file (one line per item, for logs).
+
+    Rich decides when told to by FORCE_COLOR or TTY_COMPATIBLE; otherwise the answer needs no
+    Rich, so piped `citecast check` never imports it.
+    """
+    if os.environ.get("FORCE_COLOR") or os.environ.get("TTY_COMPATIBLE"):
+        return console().is_terminal
+    isatty = getattr(sys.stdout, "isatty", None)
+    return bool(isatty and isatty())
 
 
 def fail(message: str, code: int = 2) -> NoReturn:

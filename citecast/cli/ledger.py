@@ -8,7 +8,7 @@ from typing import Optional
 
 import typer
 
-from citecast.cli.common import console, echo, escape, fail, load_settings, open_ledger, refuse, refuse_channels
+from citecast.cli.common import console, echo, escape, fail, load_settings, open_ledger, refuse, refuse_channels, to_terminal
 
 ledger_app = typer.Typer(help="The distribution log: list events, see and settle the ones waiting for a person.",
                          invoke_without_command=True)
@@ -83,7 +83,7 @@ def _where(row) -> str:
 
 def _print_events(rows, title: str) -> None:
     """A table on a terminal; in a log, one line per event with nothing cut."""
-    if not console().is_terminal:
+    if not to_terminal():
         for r in rows:
             echo(f"{r.id} {r.slot} {r.page} {r.channel} {r.status} {r.generator} {r.angle or '-'} "
                  f"{r.tokens_in}/{r.tokens_out} ${r.cost_usd:.4f}" + (f": {_where(r)}" if _where(r) else ""))
@@ -120,7 +120,7 @@ def ledger_costs(as_json: bool = typer.Option(False, "--json", help="Print the s
 def _print_costs(title: str, rows: list[dict]) -> None:
     from citecast.words import count
 
-    if not console().is_terminal:
+    if not to_terminal():
         for row in rows:
             echo(f"{title} {row['key']}: {count(row['posts'], 'post')}, {count(row['tokens_in'], 'token')} in, "
                  f"{row['tokens_out']:,} out, ${row['cost_usd']:.4f}")
@@ -138,7 +138,7 @@ def _print_costs(title: str, rows: list[dict]) -> None:
 
 def _print_open(rows) -> None:
     """Open events with when the next run may act and what each waits for; a line each in a log."""
-    if not console().is_terminal:
+    if not to_terminal():
         for r in rows:
             echo(f"{r.id} {r.slot} {r.page} {r.channel} {r.status}: eligible {_eligible(r)}; waiting for "
                  f"{_waiting_for(r)}" + (f"; last error: {r.error}" if r.error else ""))

@@ -8,7 +8,7 @@ from typing import Optional
 
 import typer
 
-from citecast.cli.common import console, escape, fail, load_settings, refuse_channels, refuse_unknown, relative
+from citecast.cli.common import console, escape, fail, load_settings, refuse_channels, refuse_unknown, relative, to_terminal
 
 
 def register(app: typer.Typer) -> None:
@@ -110,7 +110,7 @@ class _Progress:
     """A Rich spinner and a line per post as outcomes arrive (on a terminal only)."""
 
     def __init__(self, enabled: bool):
-        self.enabled = enabled and console().is_terminal
+        self.enabled = enabled and to_terminal()
         self._status = None
 
     def status(self, text: str) -> None:
@@ -136,14 +136,14 @@ def _print_summary(summary: dict) -> None:
     posts = summary["posts"]
     if not posts:
         console().print(f"Nothing due in week {summary['week']}.")
-    elif console().is_terminal:
+    elif to_terminal():
         _posts_table(summary)
     else:
         for p in sorted(posts, key=lambda p: (p["page"], p["channel"])):
             where = p["platform_url"] or p["detail"] or ""
             console().print(escape(f"{p['page']} on {p['channel']}: {p['status'].replace('_', ' ')}"
                                    + (f": {where}" if where else "")), soft_wrap=True, highlight=False)
-    _print_notes(summary, details=console().is_terminal)
+    _print_notes(summary, details=to_terminal())
 
 
 def _posts_table(summary: dict) -> None:

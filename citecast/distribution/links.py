@@ -15,7 +15,9 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from twitter_text import extract_urls_with_indices
+from citecast.tweet_text import load as _twitter_text
+
+extract_urls_with_indices = _twitter_text().extract_urls_with_indices
 
 # Dots a browser's IDNA mapping treats as a dot, and the "[.]" style defanging readers undo.
 _DOTS = str.maketrans({"\u3002": ".", "\uff61": ".", "\ufe12": ".", "\uff0e": "."})

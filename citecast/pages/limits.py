@@ -27,9 +27,9 @@ def title_problems(title: str, channels: list[str]) -> list[str]:
     if "reddit" in channels and len(title) > REDDIT_TITLE_MAX:
         found.append(f"{len(title)} characters; Reddit takes at most {REDDIT_TITLE_MAX}")
     if "x" in channels and len(title) > x_title_room() // 2:  # cheap test first: CJK weighs 2
-        from twitter_text import parse_tweet  # slow to import; most titles never need it
+        from citecast.tweet_text import load  # slow to import; most titles never need it
 
-        weighted = parse_tweet(title).weightedLength
+        weighted = load().parse_tweet(title).weightedLength
         if weighted > x_title_room():
             found.append(f"{weighted} weighted characters; an X post has {x_title_room()} beside the link")
     return found
@@ -57,8 +57,9 @@ def post_title(page, channel: str) -> str:
     title = page.social_title or page.title
     room = TITLE_ROOM.get(channel, REDDIT_TITLE_MAX)
     if channel == "x" and len(title) > room // 2:
-        from twitter_text import parse_tweet
+        from citecast.tweet_text import load
 
+        parse_tweet = load().parse_tweet
         while parse_tweet(title).weightedLength > room and " " in title.strip():
             title = _cut(title, len(title) - 1)
         return title
