@@ -74,9 +74,10 @@ def _reddit(channel: Any, ids: list[str]) -> dict[str, Counts]:
             ratio = float(getattr(s, "upvote_ratio", 0) or 0)
             score = int(s.score)
             # Reddit shows score = ups - downs and the ratio ups / (ups + downs): ups follows from both.
+            # One of them is the author's own, given with every new post: not someone else's interaction.
             ups = round(score * ratio / (2 * ratio - 1)) if ratio > 0.5 else max(score, 0)
             out[s.id] = Counts("ok", {"score": score, "upvote_ratio": ratio, "num_comments": int(s.num_comments),
-                                      "upvotes": ups})
+                                      "upvotes": max(ups - 1, 0)})
     return {pid: out[pid.removeprefix("t3_")] for pid in ids if pid.removeprefix("t3_") in out}
 
 
