@@ -72,7 +72,7 @@ def _entry(rel: str) -> hugo.Entry:
     ("/:sections/:filename/", "/docs/guides/setup-notes/", ":sections is the whole section path; :filename the file name"),
     ("/:sections[last]/:contentbasename/", "/guides/setup-notes/", "slice syntax; :contentbasename"),
     ("/:slugorfilename/", "/my-slug/", ":slugorfilename prefers the slug"),
-    ("/:monthname/:yearday/:weekday/", "/March/65/2/", "month name, day of the year, weekday (Sunday = 0)"),
+    ("/:monthname/:yearday/:weekday/", "/march/65/2/", "month name (lowercased with the whole link), day of the year, weekday (Sunday = 0)"),
 ])
 def test_hugo_placeholders(pattern, url, rule):
     meta = {"title": "The Big Title", "slug": "My Slug"}
@@ -85,6 +85,8 @@ def test_hugo_defaults_slug_url_ugly_and_case():
     assert hugo.url_path(entry, {}, WHEN, {}) == "/docs/guides/setup-notes/"
     assert hugo.url_path(entry, {"slug": "Other One"}, WHEN, {}) == "/docs/guides/other-one/"
     assert hugo.url_path(entry, {"url": "/exact/path"}, WHEN, {"docs": "/:slug/"}) == "/exact/path/"
+    assert hugo.url_path(entry, {"url": "articles/a.html"}, WHEN, {}) == "/articles/a.html"  # a dot, no slash: a file
+    assert hugo.url_path(entry, {"url": "my\\:example"}, WHEN, {}) == "/my:example/"  # escaped colon (0.136+)
     assert hugo.url_path(entry, {}, WHEN, {}, ugly=True) == "/docs/guides/setup-notes.html"
     assert hugo.url_path(entry, {}, WHEN, {}, lower=False) == "/docs/guides/Setup-Notes/"
     assert hugo.urlize("Ça & Là — ok") == "%C3%A7a-l%C3%A0-ok"
@@ -144,3 +146,41 @@ def test_jekyll_front_matter_defaults_apply_by_path_and_type_most_specific_wins(
     assert jekyll.front_matter_defaults(page, sets)["permalink"] == "/all/:title/"
     meta = {**jekyll.front_matter_defaults(doc, sets)}
     assert jekyll.url_path(doc, meta, None, "date", coll) == "/manual/setup/"
+
+
+@pytest.mark.parametrize("rel,style,url", [
+    ("_methods/escape-+ #%20[].md", "date", "/methods/escape-+%20%23%2520%5B%5D.html"),  # test_document.rb
+    ("_methods/trailing-dots...md", "date", "/methods/trailing-dots.html"),              # test_document.rb
+    ("_posts/2018-10-12-trailing-dots...markdown", "date", "/2018/10/12/trailing-dots.html"),  # test_document.rb
+    ("_posts/2016-11-26-special-chars-(+).markdown", "pretty", "/2016/11/26/special-chars-(+)/"),  # test_tag_post_url.rb
+    ("_posts/2017-2-5-i-dont-like-zeroes.md", "date", "/2017/02/05/i-dont-like-zeroes.html"),  # test_generated_site.rb
+    ("trailing-dots...md", "date", "/trailing-dots.html"),                                # test_page.rb
+])
+def test_jekyll_urls_match_jekylls_own_test_suite(rel, style, url):
+    """URLs that Jekyll's own tests (test/*.rb in jekyll/jekyll) assert for files of its test site."""
+    coll = {"methods": {"output": True}}
+    doc = jekyll.classify(PurePosixPath(rel), coll, ())
+    assert jekyll.url_path(doc, {}, doc.file_date, style, coll) == url
+
+
+@pytest.mark.parametrize("spec,expands_to", [
+    ("/:year-:month-:title", "/2012-04-spf13-vim-3.0-release-and-new-website/"),
+    ("/:year/:yearday/:month/:monthname/:day/:weekday/:weekdayname/", "/2012/97/04/april/06/5/friday/"),
+    ("/:section/", "/blue/"),
+    ("/:title/", "/spf13-vim-3.0-release-and-new-website/"),
+    ("/:slug/", "/the-slug/"),
+    ("/:slugorfilename/", "/the-slug/"),
+    ("/:filename/", "/test-page/"),
+    ("/:contentbasename/", "/test-page/"),
+    ("/special\\::slug/", "/special:the-slug/"),
+])
+def test_hugo_urls_match_hugos_own_permalink_tests(spec, expands_to):
+    """The cases of resources/page/permalinks_test.go (gohugoio/hugo) for a leaf bundle test-page/index.md.
+
+    Hugo's pattern there has no trailing slash in two cases; the page is still
+    rendered to .../index.html and served with the slash (pretty URLs), and the
+    whole link is lowercased (page_paths.go: MakePathSanitized), so "April" is "april".
+    """
+    entry = hugo.Entry("page", PurePosixPath("blue/test-page/index.md"), ("blue",), True)
+    meta = {"title": "Spf13 Vim 3.0 Release and new website", "slug": "The Slug"}
+    assert hugo.url_path(entry, meta, date(2012, 4, 6), {"blue": spec}) == expands_to

@@ -140,28 +140,35 @@ def _base_name(entry: Entry) -> str:
 
 def url_path(entry: Entry, meta: dict, when: date | None, permalinks: dict[str, str],
              ugly: bool = False, lower: bool = True) -> str:
-    """The site-relative URL Hugo renders the page at (front matter `url` > [permalinks] > path)."""
+    """The site-relative URL Hugo renders the page at (front matter `url` > [permalinks] > path).
+
+    Endings as page_paths.go CreateTargetPaths writes them: a `url` with a dot
+    and no trailing slash is a file, any other `url` a folder; a page from a
+    permalink pattern or from its path is a folder ("/.../"), or "name.html"
+    with uglyURLs.
+    """
     own = meta.get("url")
     if isinstance(own, str) and own:
-        path = own.replace("\\:", ":") if not own.startswith("/") else own
-        path = "/" + path.lstrip("/")
-        if ":" in path.replace("\\:", ""):
+        path = "/" + own.lstrip("/")
+        if re.search(r"(?<!\\):\w", path):  # permalink tokens in front matter (Hugo 0.131+)
             path = expand(path, entry, meta, when, lower)
-        return path if posixpath.splitext(path)[1] or path.endswith("/") else path + "/"
+        path = path.replace("\\:", ":")
+        return path if path.endswith("/") or "." in own else path + "/"
     section = entry.sections[0] if entry.sections else ""
     pattern = permalinks.get(section) if entry.kind == "page" else None
     if pattern:
         path = expand(pattern, entry, meta, when, lower)
-        path = re.sub(r"/{2,}", "/", "/" + path.lstrip("/"))
+        path = "/" + path.strip("/")
+        path = path.lower() if lower else path  # the whole link goes through MakePathSanitized
     else:
         folder = [urlize(s, lower) for s in entry.sections]
         slug = meta.get("slug")
         last = urlize(str(slug), lower) if slug and entry.kind == "page" else urlize(_base_name(entry), lower)
-        path = "/" + "/".join(folder + ([last] if entry.kind == "page" else [])) + "/"
-        path = re.sub(r"/{2,}", "/", path)
+        path = "/" + "/".join(folder + ([last] if entry.kind == "page" else []))
+    path = re.sub(r"/{2,}", "/", path)
     if ugly and entry.kind == "page":
         return path.rstrip("/") + ".html"
-    return path if path.endswith("/") or posixpath.splitext(path)[1] else path + "/"
+    return path.rstrip("/") + "/"
 
 
 def aliases(meta: dict, entry: Entry) -> list[str]:

@@ -199,7 +199,7 @@ def template_for(doc: Document, site_permalink: str, collections: dict[str, dict
     if doc.kind == "collection":
         own = collections.get(doc.collection, {}).get("permalink")
         return STYLES.get(own, own) if own else _add_suffix("/:collection/:path", site_permalink)
-    if doc.rel.stem == "index":
+    if _strip_periods(doc.rel.stem) == "index":
         return "/:path/"
     return _add_suffix("/:path/:basename", site_permalink)
 
@@ -255,7 +255,8 @@ def _sanitize(url: str) -> str:
 
 def _page_placeholders(doc: Document) -> dict[str, str | None]:
     folder = doc.rel.parent.as_posix()
-    return {"path": "" if folder == "." else "/" + folder, "basename": doc.rel.stem, "output_ext": ".html"}
+    basename = _strip_periods(doc.rel.stem)  # Page#process: "trailing-dots...md" -> "trailing-dots"
+    return {"path": "" if folder == "." else "/" + folder, "basename": basename, "output_ext": ".html"}
 
 
 def _slug_source(doc: Document, meta: dict) -> str:
