@@ -21,7 +21,7 @@ ANSWER = Scripted(
     text="Generative engine optimisation (GEO) is the practice of making pages that answer engines cite, "
          "per citecast and others; it differs from SEO in what it measures.",
     citations=[(GEO, "GEO"), ("https://rival.example.com/geo", "Rival")],
-    sources=["https://wiki.example.org/GEO"],
+    sources=["https://wiki.example.org/GEO", "https://citecast.dev/seo-basics"],  # our other page: read, not cited
     queries=["generative engine optimisation definition", "GEO vs SEO"],
 )
 PAGE = f"""---
@@ -40,11 +40,17 @@ Making pages that answer engines cite.
 """
 
 
+SEO_PAGE = PAGE.replace("title: GEO", "title: SEO basics").replace(f"canonical_url: {GEO}",
+                                                                     "canonical_url: https://citecast.dev/seo-basics")
+SEO_PAGE = SEO_PAGE.replace(f"  - {Q}", "  - what are seo basics")
+
+
 @pytest.fixture
 def project(tmp_path, monkeypatch):
     with FakeEngineServer({Q: ANSWER}) as oai, FakeGemini({Q: ANSWER}) as gem, FakeAnthropic({Q: ANSWER}) as ant:
         (tmp_path / "content").mkdir()
         (tmp_path / "content" / "geo.md").write_text(PAGE)
+        (tmp_path / "content" / "seo-basics.md").write_text(SEO_PAGE)
         (tmp_path / "citecast.toml").write_text(f"""
 [site]
 base_url = "https://citecast.dev"
@@ -85,7 +91,7 @@ base_url = "{ant.url}"
 
 def test_four_engines_record_citations_sources_queries_excerpts_and_cost(project):
     settings = load_settings()
-    result = run_probe(settings)
+    result = run_probe(settings, query=Q)
     assert result.ok and len(result.recorded) == 4, result.summary()
     assert result.cited_pages == {"geo": 4}
     # Searches: openai 1 call, perplexity 2 (num_search_queries), gemini 2 queries, anthropic 2 requests.
@@ -114,6 +120,25 @@ def test_four_engines_record_citations_sources_queries_excerpts_and_cost(project
     finally:
         ledger.close()
     assert "engines ran 7 searches; cost $0.0332 (+2 answers without prices)" in result.summary()
+
+
+def test_the_report_shows_retrieved_not_cited_and_the_engines_queries(project, tmp_path):
+    from citecast.citations.report import run_report
+
+    settings = load_settings()
+    assert run_probe(settings, query=Q).ok
+    report = run_report(settings, out=tmp_path / "report").report
+    rows = {r["page"]: r for r in report.tables["retrieval"].as_dicts()}
+    # All four engines list what they retrieved: geo is cited by each, seo-basics read by each and never cited.
+    assert [rows["geo"][k] for k in ("retrieved_in", "cited_in", "retrieved_not_cited")] == [4, 4, 0]
+    assert [rows["seo-basics"][k] for k in ("retrieved_in", "cited_in", "retrieved_not_cited", "not_cited_share")] \
+        == [4, 0, 4, 1.0]
+    assert rows["seo-basics"]["engines_passing_over"] == "anthropic, gemini, openai, perplexity"
+    queries = [(r["page"], r["query"], r["answers"], r["engines"]) for r in report.tables["engine_queries"].as_dicts()]
+    # Ties on answers are listed by the folded query ("generative…" before "geo vs seo").
+    assert queries == [("geo", "generative engine optimisation definition", 3, "anthropic, gemini, openai"),
+                       ("geo", "GEO vs SEO", 3, "anthropic, gemini, openai")]
+    assert (tmp_path / "report" / "csv" / "retrieval.csv").exists()
 
 
 def test_answer_excerpt_is_bounded_at_a_word():

@@ -58,10 +58,19 @@ def register(app: typer.Typer) -> None:
         since: Optional[str] = typer.Option(None, help="First day of answers to count (YYYY-MM-DD)."),
         until: Optional[str] = typer.Option(None, help="Day after the last one to count (YYYY-MM-DD)."),
         markdown: bool = typer.Option(False, "--markdown", help="Also print the markdown summary."),
+        power: bool = typer.Option(False, "--power", help="Only say how many pages and weeks a lift needs (writes nothing)."),
+        lift: Optional[float] = typer.Option(None, "--lift", min=0.001, max=1.0, help="With --power: the lift in citation rate, as a fraction (0.10 = 10 points; default citations.min_effect)."),
     ) -> None:
         """Write the citation report: HTML with charts, CSV files, and a summary."""
         from citecast.citations.report import run_report
 
+        if lift is not None and not power:
+            raise typer.BadParameter("--lift goes with --power", param_hint="--lift")
+        if power:
+            written = run_report(load_settings(), since=_when(since, "--since"), until=_when(until, "--until"),
+                                 html_report=False, csv_files=False, power_lift=lift)
+            _print_power(written.report.tables["power"])
+            return
         written = run_report(load_settings(), out=out, since=_when(since, "--since"), until=_when(until, "--until"))
         for line in written.report.verdict_lines():
             typer.echo(line)
@@ -113,6 +122,16 @@ def _register_imports(import_app: typer.Typer) -> None:
         from citecast.citations.imports import import_backlinks
 
         _run_import(import_backlinks, file, map_, preset=preset, target=target, date_format=date_format)
+
+
+def _print_power(table) -> None:
+    typer.echo(table.title)
+    if not table.rows:
+        typer.echo(f"  {table.note}")
+        return
+    for r in table.as_dicts():
+        typer.echo(f"  {r['weeks']:>3} weeks: {r['pages_per_arm']} pages per arm (sd of a page's rate {r['sd_page_rate']:.3f})")
+    typer.echo(f"  {table.note}")
 
 
 def _run_import(importer, file: Path, map_: List[str], **options) -> None:

@@ -39,7 +39,7 @@ def rules_from(cfg: Any) -> Rules:
 
 def run_report(settings: Any, *, out: Path | None = None, since: datetime | None = None,
                until: datetime | None = None, ledger: "Ledger | None" = None, html_report: bool = True,
-               csv_files: bool = True) -> Written:
+               csv_files: bool = True, power_lift: float | None = None) -> Written:
     """Load, compute, and write the HTML report and CSV files under `out` (default: citations.report_dir)."""
     from citecast.citations.model import citations_settings, load_pages, open_ledger, resolve
     from citecast.citations.report.csv import write_csv
@@ -59,10 +59,12 @@ def run_report(settings: Any, *, out: Path | None = None, since: datetime | None
         if own:
             ledger.close()
     report = build_report(data, rules=rules_from(cfg), freshness_days=cfg.freshness_days, since=since, until=until,
-                          top=cfg.top_competitors, answers_per_page=cfg.drill_down_answers)
+                          top=cfg.top_competitors, answers_per_page=cfg.drill_down_answers,
+                          power_lift=power_lift)
     report.tables.update(funnel.tables)  # the funnel's own tables: HTML, CSV and artifacts print them too
     folder = out or resolve(settings, cfg.report_dir)
-    folder.mkdir(parents=True, exist_ok=True)
+    if html_report or csv_files:
+        folder.mkdir(parents=True, exist_ok=True)
     html_path = None
     if html_report:
         html_path = folder / "citations.html"

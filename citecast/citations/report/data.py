@@ -27,6 +27,18 @@ ANSWERS_SQL = ("SELECT id, engine, surface, topic, query, observed_at, can_cite,
                "FROM citation_observations")
 CITED_SQL = ("SELECT c.observation_id, c.position, c.normalized_url FROM cited_urls c "
              "JOIN citation_observations o ON o.id = c.observation_id WHERE c.kind = 'citation'")
+RETRIEVED_SCHEMA = {"observation_id": pl.Int64, "normalized_url": pl.String}
+SEARCHED_SCHEMA = {"observation_id": pl.Int64, "page": pl.String, "query_key": pl.String, "query": pl.String}
+
+
+@dataclass(frozen=True)
+class Arm:
+    """A page's randomised arm (cohort_assignments)."""
+
+    arm: str  # distribution | holdout
+    stratum: str
+    assigned_on: date
+    seed: str = ""
 
 
 @dataclass(frozen=True)
@@ -52,6 +64,10 @@ class ReportData:
     copies: dict[str, tuple[str, str]] = field(default_factory=dict)
     # probe calls per (engine, day, ok): count and an example error; empty for imports
     calls: list[tuple[str, date, bool, int, str | None]] = field(default_factory=list)
+    # What the engines did: URLs they retrieved (kind = source) and the searches they ran.
+    retrieved: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=RETRIEVED_SCHEMA))
+    searched: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=SEARCHED_SCHEMA))
+    arms: dict[str, Arm] = field(default_factory=dict)  # page -> randomised arm
 
     @classmethod
     def of(cls, pages: Sequence[PageRef], answers: Sequence[dict[str, Any]], cited: Sequence[dict[str, Any]],
@@ -60,6 +76,10 @@ class ReportData:
         a = pl.DataFrame([{**r, "observed_at": _utc(r["observed_at"])} for r in answers] or None,
                          schema=ANSWER_SCHEMA, orient="row") if answers else pl.DataFrame(schema=ANSWER_SCHEMA)
         c = pl.DataFrame(list(cited), schema=CITED_SCHEMA, orient="row") if cited else pl.DataFrame(schema=CITED_SCHEMA)
+        for name, schema in (("retrieved", RETRIEVED_SCHEMA), ("searched", SEARCHED_SCHEMA)):
+            if isinstance(kw.get(name), (list, tuple)):
+                kw[name] = pl.DataFrame(list(kw[name]), schema=schema, orient="row") if kw[name] \
+                    else pl.DataFrame(schema=schema)
         return cls(list(pages), a, c, **kw)
 
 
@@ -101,9 +121,16 @@ def load_data(ledger: "Ledger", pages: Sequence[PageRef], since: datetime | None
     params = {k: v for k, v in (("since", since), ("until", until)) if v is not None}
     answers_sql = ANSWERS_SQL + _window("observed_at", since, until)
     cited_sql = CITED_SQL + _window("o.observed_at", since, until).replace(" WHERE ", " AND ")
+    window = _window("o.observed_at", since, until).replace(" WHERE ", " AND ")
+    retrieved_sql = ("SELECT c.observation_id, c.normalized_url FROM cited_urls c "
+                     "JOIN citation_observations o ON o.id = c.observation_id WHERE c.kind = 'source'" + window)
+    searched_sql = ("SELECT q.observation_id, o.page, q.query_key, q.query FROM search_queries q "
+                    "JOIN citation_observations o ON o.id = q.observation_id WHERE 1 = 1" + window)
     with ledger.engine.connect() as conn:
         answers = _read(answers_sql, conn, ANSWER_SCHEMA, params)
         cited = _read(cited_sql, conn, CITED_SCHEMA, params)
+        retrieved = _read(retrieved_sql, conn, RETRIEVED_SCHEMA, params)
+        searched = _read(searched_sql, conn, SEARCHED_SCHEMA, params)
     with ledger.session() as s:
         firsts: dict[str, datetime] = {}
         for status in ("dry_run", "published"):  # published wins where a page has both
@@ -121,7 +148,8 @@ def load_data(ledger: "Ledger", pages: Sequence[PageRef], since: datetime | None
                  .where(CitedUrlRow.page.is_not(None), CitedUrlRow.kind == "citation",
                         ObservationRow.observed_at < since).group_by(CitedUrlRow.page))
             before = {p: _utc(t) for p, t in s.execute(q)}
-    data = ReportData(list(pages), answers, cited, firsts, links, before)
+    data = ReportData(list(pages), answers, cited, firsts, links, before, retrieved=retrieved, searched=searched,
+                      arms=_arms(ledger))
     data.copies = _copies(ledger, cited)
     data.excerpts = _excerpts(ledger, data, answers_per_page)
     data.calls = _calls(ledger, since, until)
@@ -157,6 +185,15 @@ def _calls(ledger: "Ledger", since: datetime | None, until: datetime | None) -> 
     with ledger.session() as s:
         rows = s.execute(q.group_by(ProbeCallRow.engine, day, ProbeCallRow.ok)).all()
     return [(e, d if isinstance(d, date) else date.fromisoformat(str(d)), bool(ok), n, err) for e, d, ok, n, err in rows]
+
+
+def _arms(ledger: "Ledger") -> dict[str, Arm]:
+    from sqlalchemy import select
+
+    from citecast.ledger.tables import CohortAssignmentRow
+
+    with ledger.session() as s:
+        return {r.page: Arm(r.arm, r.stratum, r.assigned_on, r.seed) for r in s.scalars(select(CohortAssignmentRow))}
 
 
 def _excerpts(ledger: "Ledger", data: ReportData, per_page: int) -> dict[int, str]:

@@ -80,9 +80,11 @@ class Report:
     freshness_labels: list[str] = field(default_factory=list)
 
     def verdict_lines(self) -> list[str]:
-        return [c.text(self.rules) for c in self.comparisons] or [
+        lines = [c.text(self.rules) for c in self.comparisons] or [
             "no comparison yet: it needs answers for pages of two cohorts (" + ", ".join(
                 f"{a} vs {b}" for a, b in self.rules.pairs) + ")"]
+        holdout = self.tables.get("holdout")
+        return lines + ([str(holdout.column("verdict")[0])] if holdout is not None and holdout.rows else [])
 
 
 # --- builders -----------------------------------------------------------------------------------
@@ -290,9 +292,18 @@ def answers_table(data: ReportData, per_page: int) -> Table:
                  key="page")
 
 
+def _engine_tables(data: ReportData, cells: pl.DataFrame, rules: Rules, power_lift: float | None) -> list[Table]:
+    """What engines did (retrieved, searched) and the randomised holdout; own modules, they build on this one."""
+    from citecast.citations.report.holdout import holdout_tables, power_table
+    from citecast.citations.report.retrieval import engine_queries_table, retrieval_table
+
+    return [retrieval_table(data), engine_queries_table(data), *holdout_tables(data, cells, rules),
+            power_table(cells, rules, power_lift)]
+
+
 def build_report(data: ReportData, *, rules: Rules | None = None, freshness_days: Sequence[int] = (30, 90, 180, 365),
                  since: datetime | None = None, until: datetime | None = None, now: datetime | None = None,
-                 top: int = 10, answers_per_page: int = 10) -> Report:
+                 top: int = 10, answers_per_page: int = 10, power_lift: float | None = None) -> Report:
     rules = rules or Rules()
     now = now or datetime.now(timezone.utc)
     edges = sorted(freshness_days)
@@ -318,6 +329,7 @@ def build_report(data: ReportData, *, rules: Rules | None = None, freshness_days
         coverage_table(data),
         *competitor_tables(data, top),
         answers_table(data, answers_per_page),
+        *_engine_tables(data, cells, rules, power_lift),
     ]
     answers_n = int(data.answers["can_cite"].sum()) if data.answers.height else 0
     return Report(now, since, until, answers_n, data.answers.height, cells["page"].n_unique(),
