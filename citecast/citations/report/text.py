@@ -13,6 +13,8 @@ def cell_text(col: Column, value: Any) -> str:
     if value is None or value == "":
         return "–"
     kind = col.kind
+    if isinstance(value, str) and kind in ("rate", "points", "p", "days", "num", "int"):
+        return value  # a word in a figure's place ("not measured") prints as it is
     if kind == "rate":
         return f"{float(value) * 100:.1f}%"
     if kind == "points":
