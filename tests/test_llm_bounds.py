@@ -258,5 +258,16 @@ def test_tokens_and_cost_per_post_are_in_the_ledger_and_summed(project, monkeypa
         assert sum(r["cost_usd"] for r in sums[by]) == pytest.approx(sum(r.cost_usd for r in rows))
     assert {r["key"] for r in sums["channel"]} == {"x", "linkedin", "reddit"} and len(sums["slot"]) == 1
     table = CliRunner().invoke(app, ["ledger"], env={"COLUMNS": "250"}).output
-    assert "tokens in/out" in table and "cost" in table and "answer" in table
-    assert CliRunner().invoke(app, ["ledger", "costs"], env={"COLUMNS": "200"}).output.count("LLM cost per") == 3
+    import re
+
+    assert len(re.findall(r" answer \d+/\d+ \$\d+\.\d{4}", table)) == 15, table  # angle, tokens in/out, cost
+    # the citation report carries the same sums, per week, page and channel
+    from citecast.citations.report import run_report
+
+    written = run_report(settings, out=project.root / "reports")
+    for by, name in (("slot", "llm_cost_weeks"), ("page", "llm_cost_pages"), ("channel", "llm_cost_channels")):
+        table = written.report.tables[name]
+        assert sum(table.column("tokens in")) == sum(r.tokens_in for r in rows)
+        assert sum(table.column("cost (USD)")) == pytest.approx(sum(r.cost_usd for r in rows))
+    assert "LLM drafting cost per week" in written.markdown
+    assert "LLM drafting cost per channel" in written.html.read_text()

@@ -55,6 +55,9 @@ def run_report(settings: Any, *, out: Path | None = None, since: datetime | None
         from citecast.citations.funnel import funnel_for
 
         funnel = funnel_for(ledger, pages)
+        from citecast.citations.report.costs import cost_tables
+
+        costs = cost_tables(ledger)
     finally:
         if own:
             ledger.close()
@@ -62,6 +65,7 @@ def run_report(settings: Any, *, out: Path | None = None, since: datetime | None
                           top=cfg.top_competitors, answers_per_page=cfg.drill_down_answers,
                           power_lift=power_lift)
     report.tables.update(funnel.tables)  # the funnel's own tables: HTML, CSV and artifacts print them too
+    report.tables.update(costs)
     folder = out or resolve(settings, cfg.report_dir)
     if html_report or csv_files:
         folder.mkdir(parents=True, exist_ok=True)

@@ -6,7 +6,7 @@ from citecast.citations.report.tables import Report, Table
 from citecast.citations.report.text import cell_text
 
 SUMMARY = ("cohort_topic", "cohort_freshness", "time_to_citation", "time_to_citation_tests", "funnel_cohorts",
-           "funnel", "competitors")
+           "funnel", "competitors", "llm_cost_weeks")
 MAX_ROWS = 30
 
 
