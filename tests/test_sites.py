@@ -156,3 +156,23 @@ def test_a_broken_generator_config_is_an_error_naming_the_file(tmp_path, monkeyp
     monkeypatch.setenv("CITECAST_CONFIG", str(root / "citecast.toml"))
     library = load_library(load_settings())
     assert any("config.toml" in p.message and "TOML" in p.message for p in library.errors)
+
+
+def test_citecast_toml_rules_win_over_collection_permalinks_in_config_yml(tmp_path, monkeypatch):
+    """_config.yml's collections.posts.permalink and a collection's own rule lose to citecast.toml's."""
+    root = tmp_path / "jekyll"
+    shutil.copytree(FIXTURES / "jekyll", root)
+    config = root / "_config.yml"
+    config.write_text(config.read_text().replace("collections:\n", "collections:\n  posts:\n    permalink: /news/:title/\n"))
+    (root / "citecast.toml").write_text('[paths]\ncontent = "."\n', encoding="utf-8")
+    monkeypatch.setenv("CITECAST_CONFIG", str(root / "citecast.toml"))
+    urls = {p.path.name: p.canonical_url for p in load_library(load_settings()).pages}
+    assert urls["2019-04-04-category-singular.md"] == "https://fieldnotes.example.org/notes/news/category-singular/"
+    (root / "citecast.toml").write_text('[paths]\ncontent = "."\n[site]\npermalink = "/:year/:title/"\n'
+                                        'permalinks = { recipes = "/cook/:name/" }\n', encoding="utf-8")
+    library = load_library(load_settings())
+    urls = {p.path.name: p.canonical_url for p in library.pages}
+    assert urls["2019-04-04-category-singular.md"] == "https://fieldnotes.example.org/notes/2019/category-singular/"
+    assert urls["chocolate-chip-cookies.md"] == "https://fieldnotes.example.org/notes/cook/chocolate-chip-cookies/"
+    page = next(p for p in library.pages if p.path.name == "2009-09-05-edge-case-no-yaml-title.md")
+    assert page.tags == ["edge", "case", "layout"]  # a tags string is split on spaces, as Jekyll does

@@ -229,6 +229,16 @@ def detect(settings: Any) -> tuple[SiteProfile, list[str]]:
     return _merge(settings.site, generator, root, config_file, values), problems
 
 
+def _jekyll_rules(collections: dict[str, dict], posts_rule: str | None, rules: dict[str, str]) -> dict[str, dict]:
+    """citecast.toml's rules over _config.yml's: `permalink` for posts, `permalinks` per collection."""
+    merged = {label: dict(options) for label, options in collections.items()}
+    if posts_rule:
+        merged.setdefault("posts", {"output": True})["permalink"] = posts_rule
+    for label, rule in rules.items():
+        merged.setdefault(label, {"output": True})["permalink"] = rule
+    return merged
+
+
 def _merge(site: Any, generator: str, root: Path, config_file: Path | None, values: dict[str, Any]) -> SiteProfile:
     """citecast.toml's explicit settings win over the generator's config, which wins over defaults."""
     explicit = site.model_fields_set
@@ -251,6 +261,10 @@ def _merge(site: Any, generator: str, root: Path, config_file: Path | None, valu
     permalinks.update(site.permalinks)
     future = pick("future", False)
     extra = {k: v for k, v in values.items() if k not in ("base_url", "permalink", "permalinks", "future")}
+    if generator == "jekyll":
+        extra["collections"] = _jekyll_rules(extra.get("collections") or {"posts": {"output": True}},
+                                             permalink if sources["permalink"] == "citecast.toml" else None,
+                                             site.permalinks)
     if generator == "astro":
         if sources["base_url"] == "citecast.toml":
             extra["base_path"] = ""  # citecast's base_url is the full base, `base` included
