@@ -47,7 +47,7 @@ def citation_report(since: Optional[date] = None, until: Optional[date] = None, 
                if not str(r["stalled_at"]).startswith("through")] if "funnel" in written.report.tables else []
     if stalled:
         log.info("pages stalled in the funnel: %s", "; ".join(s[2:] for s in stalled))
-    for name in ("verdicts", "cohort_topic", "time_to_citation", "funnel", "funnel_cohorts"):  # as in the HTML and CSV
+    for name in ("verdicts", "holdout", "cohort_topic", "time_to_citation", "funnel", "funnel_cohorts", "retrieval"):  # as in the HTML and CSV
         if name not in written.report.tables:
             continue
         table = written.report.tables[name]

@@ -159,6 +159,12 @@ def test_report_shows_the_holdout_and_its_deviations():
     assert row["effect"] == pytest.approx(0.25)
     assert report.tables["holdout_deviations"].column("page") == ["d4", "h4"]
     assert report.verdict_lines()[-1].startswith("randomised holdout:")
+    from citecast.citations.report.html import to_html
+    from citecast.citations.report.markdown import to_markdown
+
+    page = to_html(report)
+    assert page.index("id='t-holdout'") < page.index("id='t-cohort_topic'") < page.index("id='t-retrieval'")
+    assert "## Randomised holdout: the effect of distribution (intention to treat)" in to_markdown(report)
 
 
 # --- power -----------------------------------------------------------------------------------------

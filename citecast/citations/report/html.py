@@ -24,8 +24,9 @@ figure{margin:0}figcaption{font-size:12px;color:#555}img{max-width:100%}.note{co
 nav a{margin-right:.8em;font-size:13px}td.excerpt{max-width:480px;white-space:pre-wrap}"""
 
 # Sections in reading order; any other table follows.
-ORDER = ("verdicts", "cohort_topic", "cohort_freshness", "time_to_citation", "time_to_citation_tests",
-         "funnel_cohorts", "funnel", "copies_cited", "pages",
+ORDER = ("verdicts", "holdout", "holdout_deviations", "power", "cohort_topic", "cohort_freshness", "time_to_citation",
+         "time_to_citation_tests",
+         "funnel_cohorts", "funnel", "copies_cited", "pages", "retrieval", "engine_queries",
          "competitors", "top_cited_urls", "unmatched_own_urls", "engine_weeks", "coverage", "by_topic", "by_engine",
          "answers", "survival_curves", "funnel_timeline")
 LONG = {"survival_curves", "funnel_timeline"}  # in the CSV files; the charts show them

@@ -5,8 +5,8 @@ from __future__ import annotations
 from citecast.citations.report.tables import Report, Table
 from citecast.citations.report.text import cell_text
 
-SUMMARY = ("cohort_topic", "cohort_freshness", "time_to_citation", "time_to_citation_tests", "funnel_cohorts",
-           "funnel", "competitors", "llm_cost_weeks")
+SUMMARY = ("holdout", "cohort_topic", "cohort_freshness", "time_to_citation", "time_to_citation_tests", "funnel_cohorts",
+           "funnel", "retrieval", "competitors", "llm_cost_weeks")
 MAX_ROWS = 30
 
 
