@@ -12,8 +12,6 @@ from citecast.citations.report.tables import Column
 def cell_text(col: Column, value: Any) -> str:
     if value is None or value == "":
         return "–"
-    if isinstance(value, str) and col.kind in ("rate", "points", "p", "days", "num"):
-        return value  # a word in a number column ("not measured") says why there is no number
     kind = col.kind
     if isinstance(value, str) and kind in ("rate", "points", "p", "days", "num", "int"):
         return value  # a word in a figure's place ("not measured") prints as it is
