@@ -176,3 +176,31 @@ def test_citecast_toml_rules_win_over_collection_permalinks_in_config_yml(tmp_pa
     assert urls["chocolate-chip-cookies.md"] == "https://fieldnotes.example.org/notes/cook/chocolate-chip-cookies/"
     page = next(p for p in library.pages if p.path.name == "2009-09-05-edge-case-no-yaml-title.md")
     assert page.tags == ["edge", "case", "layout"]  # a tags string is split on spaces, as Jekyll does
+
+
+@pytest.mark.parametrize("site", ["jekyll", "hugo", "astro"])
+def test_a_new_users_week_on_each_site(tmp_path, monkeypatch, site):
+    """Nothing but the generator's config: every publishable page goes out, linking the URL the site
+    serves, in words only; nothing the generator does not publish is posted."""
+    import json
+
+    from citecast.distribution.run import run_week
+
+    monkeypatch.setenv("CITECAST_DISTRIBUTION__MAX_PAGES_PER_WEEK", "100")
+    library, expected = _site(tmp_path, monkeypatch, site)
+    report = run_week(load_settings())
+    sent = [json.loads(line) for line in (tmp_path / site / "outbox" / "sent.jsonl").read_text("utf-8").splitlines()]
+    served = {spec["url"] for spec in expected["pages"].values() if "url" in spec}
+    posted = {post["link"] for post in sent}
+    assert posted <= served  # nothing the generator does not publish
+    assert len(posted) >= 0.9 * len(served), sorted(served - posted)
+    assert report.count("failed", "rejected") == 0
+    # Inline code is shown on the page as written (the notice page names `{: .notice}`): words, not markup.
+    quoted = {c for f in (FIXTURES / site).rglob("*.md*") for c in re.findall(r"`([^`\n]+)`", f.read_text("utf-8"))}
+    for post in sent:
+        text = "\n".join(post["parts"]) + "\n" + (post.get("title") or "")
+        assert text.count(post["link"]) == 1, post
+        text = text.replace(post["link"], "").replace("\\", "")  # LinkedIn escapes braces with "\"
+        for code in quoted:
+            text = text.replace(code, "")
+        assert leftover_markup(text) is None, post

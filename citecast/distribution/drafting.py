@@ -81,7 +81,7 @@ def template_context(page: Page, channel: str, link: str, detail: int = 3,
     elif angle is not None and angle.kind == "stat":
         answer = clean(angle.text)
     return dict(
-        title=clean(page.title),
+        title=clean(post_title(page, channel)),  # social_title, else the title shortened to fit (issue 12)
         description=clean(page.description),
         answer=_clip(answer, answer_words),
         points=key_points[:points],
