@@ -13,7 +13,6 @@ from datetime import date
 from pathlib import Path, PurePosixPath
 from urllib.parse import quote, unquote
 
-from citecast.pages import astro, hugo, jekyll
 from citecast.pages.dates import parse_date
 from citecast.pages.generators import SiteProfile
 
@@ -72,6 +71,9 @@ def _relative(path: Path, root: Path) -> PurePosixPath | None:
 
 
 def _jekyll(path: Path, meta: dict, site: SiteProfile, today: date) -> Located | str:
+    # Each generator's rules are imported for the sites that use them: a plain folder pays for none.
+    from citecast.pages import jekyll
+
     rel = _relative(path, site.root)
     if rel is None:
         return f"outside the Jekyll site folder {site.root}"
@@ -92,6 +94,8 @@ def _jekyll(path: Path, meta: dict, site: SiteProfile, today: date) -> Located |
 
 
 def _hugo(path: Path, meta: dict, site: SiteProfile, today: date) -> Located | str:
+    from citecast.pages import hugo
+
     content_dir = site.content_dir or site.root
     rel = _relative(path, content_dir)
     if rel is None:
@@ -115,6 +119,8 @@ def _hugo(path: Path, meta: dict, site: SiteProfile, today: date) -> Located | s
 
 
 def _astro(path: Path, meta: dict, site: SiteProfile) -> Located | str:
+    from citecast.pages import astro
+
     rel = _relative(path, site.root)
     if rel is None:
         return f"outside the Astro project {site.root}"
