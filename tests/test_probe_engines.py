@@ -147,3 +147,20 @@ def test_answer_excerpt_is_bounded_at_a_word():
     assert answer_excerpt(text, "excerpt", 12) == "one two …"  # "one two thre" cut back to a whole word
     assert answer_excerpt(text, "full", 5) == text
     assert answer_excerpt(text, "none", 5) is None
+
+
+def test_no_engine_key_reaches_logs_output_or_the_ledger(project, caplog):
+    import logging
+
+    keys = ["sk-test", "pplx-test", "gm-key", "sk-ant-test"]
+    settings = load_settings()
+    with caplog.at_level(logging.DEBUG):  # every logger, the SDKs' and httpx's included
+        result = run_probe(settings, query=Q)
+    assert result.ok
+    seen = caplog.text + result.summary()
+    assert {"httpx2", "anthropic._base_client"} & {r.name for r in caplog.records}, "the SDKs' debug logs were captured"
+    leaked = [k for k in keys if k in seen]
+    assert leaked == []
+    db = settings.ledger_url.removeprefix("sqlite:///")
+    data = open(db, "rb").read()
+    assert [k for k in keys if k.encode() in data] == []

@@ -37,7 +37,7 @@ class PerplexityEngine(Engine):
                    if get(r, "url")]
         if not results:
             results = [Cited(u, "source") for u in extra.get("citations") or [] if isinstance(u, str)]
-        usage = dict(extra.get("usage") or {}) or (resp.usage.model_dump() if resp.usage else {})
+        usage = resp.usage.model_dump() if resp.usage else {}  # keeps Perplexity's extra fields (cost, searches)
         answer = Answer(text, cited_by_markers(text, results) + results, getattr(resp, "model", None) or self.model,
                         usage=_usage(usage))
         answer.cost_usd = self.prices.cost(answer.usage)
