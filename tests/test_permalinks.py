@@ -184,3 +184,19 @@ def test_hugo_urls_match_hugos_own_permalink_tests(spec, expands_to):
     entry = hugo.Entry("page", PurePosixPath("blue/test-page/index.md"), ("blue",), True)
     meta = {"title": "Spf13 Vim 3.0 Release and new website", "slug": "The Slug"}
     assert hugo.url_path(entry, meta, date(2012, 4, 6), {"blue": spec}) == expands_to
+
+
+def test_astro_collections_found_from_their_glob_loader_base():
+    config = """
+const blog = defineCollection({
+\tloader: glob({ base: './src/data/posts', pattern: '**/*.{md,mdx}' }),
+\tschema: z.object({ title: z.string() }),
+});
+const docs = defineCollection({ loader: glob({ pattern: '**/*.md', base: "src/docs/" }) });
+export const collections = { blog, guides: docs };
+"""
+    bases = astro.collection_bases(config)
+    assert bases == {"blog": "src/data/posts", "guides": "src/docs"}
+    entry = astro.classify(PurePosixPath("src/data/posts/Hello There.md"), bases)
+    assert (entry.collection, astro.entry_id(entry, {})) == ("blog", "hello-there")
+    assert astro.classify(PurePosixPath("src/docs/a/b.md"), bases).collection == "guides"

@@ -37,10 +37,14 @@ def github_slug(segment: str) -> str:
     return "".join(kept).replace(" ", "-")
 
 
-def classify(rel_to_root: PurePosixPath) -> Entry | str:
-    """src/content/<collection>/... (the starter's glob loader base) or src/pages/... markdown."""
+def classify(rel_to_root: PurePosixPath, bases: dict[str, str] | None = None) -> Entry | str:
+    """A collection entry (under a glob loader's `base`, or src/content/<collection>/) or a src/pages/ page."""
     if rel_to_root.suffix.lower() not in CONTENT_EXTS:
         return "not a markdown or MDX file"
+    text = rel_to_root.as_posix()
+    for name, base in (bases or {}).items():
+        if text.startswith(base + "/"):
+            return Entry("collection", name, PurePosixPath(text[len(base) + 1:]))
     parts = rel_to_root.parts
     if parts[:2] == ("src", "content") and len(parts) > 3:
         return Entry("collection", parts[2], PurePosixPath(*parts[3:]))
@@ -48,7 +52,25 @@ def classify(rel_to_root: PurePosixPath) -> Entry | str:
         if any(p.startswith("_") for p in parts[2:]):
             return "starts with '_' under src/pages (Astro does not route it)"
         return Entry("page", "", PurePosixPath(*parts[2:]))
-    return "outside src/content/<collection>/ and src/pages/ (not routed by Astro)"
+    return "outside the content collections and src/pages/ (not routed by Astro)"
+
+
+_COLLECTION = re.compile(r"""(?:const|let)\s+(\w+)\s*=\s*defineCollection\(\s*\{.*?glob\(\s*\{[^}]*?"""
+                         r"""base\s*:\s*['"`]\.?/?([^'"`]+?)/?['"`]""", re.S)
+_EXPORTED = re.compile(r"collections\s*=\s*\{([^}]*)\}", re.S)
+
+
+def collection_bases(config_text: str) -> dict[str, str]:
+    """Collection name -> its glob loader's base folder, from src/content.config.ts (string literals only)."""
+    variables = {var: base for var, base in _COLLECTION.findall(config_text)}
+    exported = _EXPORTED.search(config_text)
+    names: dict[str, str] = {}
+    for item in (exported.group(1).split(",") if exported else []):
+        name, _, var = (part.strip().strip("'\"") for part in item.partition(":"))
+        var = var or name
+        if var in variables and name:
+            names[name] = variables[var]
+    return names
 
 
 def entry_id(entry: Entry, meta: dict) -> str:

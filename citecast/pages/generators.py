@@ -52,6 +52,7 @@ class SiteProfile:
     build_format: str = "directory"  # Astro
     base_path: str = ""              # Astro `base`
     routes: dict[str, str] = field(default_factory=dict)  # Astro collection -> route folder
+    collection_bases: dict[str, str] = field(default_factory=dict)  # Astro collection -> glob loader base
     sources: dict[str, str] = field(default_factory=dict)  # setting -> where it came from
 
     def describe(self) -> str:
@@ -178,8 +179,20 @@ def astro_settings(text: str, root: Path) -> dict[str, Any]:
         "trailing_slash": literal("trailingSlash") or "ignore",
         "build_format": literal("format") or "directory",
         "routes": astro_routes(root),
+        "collection_bases": _astro_bases(root),
     }
     return parsed
+
+
+def _astro_bases(root: Path) -> dict[str, str]:
+    from citecast.pages.astro import collection_bases
+
+    for name in ("src/content.config.ts", "src/content.config.mjs", "src/content.config.js", "src/content/config.ts"):
+        try:
+            return collection_bases((root / name).read_text("utf-8"))
+        except (OSError, UnicodeDecodeError):
+            continue
+    return {}
 
 
 def astro_routes(root: Path) -> dict[str, str]:

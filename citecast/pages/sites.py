@@ -124,7 +124,7 @@ def _astro(path: Path, meta: dict, site: SiteProfile) -> Located | str:
     rel = _relative(path, site.root)
     if rel is None:
         return f"outside the Astro project {site.root}"
-    entry = astro.classify(rel)
+    entry = astro.classify(rel, site.collection_bases)
     if isinstance(entry, str):
         return f"not published by Astro: {entry}"
     reason = astro.not_published(meta)
