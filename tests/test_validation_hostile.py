@@ -178,3 +178,17 @@ def test_the_offline_generator_does_not_copy_the_pages_handles_or_tags(empty_pro
         d = offline_draft(pages["listed"], chan, templates.get(name), pages["listed"].canonical_url, opts)
         words = "\n".join(d.parts)
         assert "@someone" in words and "#growth" in words and "@other" not in words
+
+
+def test_the_sites_allowed_lists_hold_for_the_offline_generator_too(empty_project, monkeypatch):
+    from citecast.distribution.run import make_drafter
+    from citecast.pages.loading import load_library
+
+    empty_project.write_page("tagged.md", good_page("tagged").replace(
+        "The first point is short and concrete.", "Follow #SEO news and #spam offers."))
+    monkeypatch.setenv("CITECAST_LLM__ALLOWED_HASHTAGS", '["SEO"]')
+    settings = empty_project.settings()
+    page = load_library(settings).pages[0]
+    chan = registry.resolve("linkedin", {}, empty_project.outbox, dry_run=True).channel
+    text = "\n".join(make_drafter(settings).draft_page(page, {"linkedin": chan}).drafts["linkedin"].parts)
+    assert "#SEO" in text and "#spam" not in text and "spam offers" in text

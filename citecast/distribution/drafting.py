@@ -129,11 +129,13 @@ class OfflineDrafter:
     """Drafts every channel of every page from the templates, no network."""
 
     def __init__(self, templates: Templates, utm: dict[str, str], channel_defaults: dict[str, dict[str, Any]],
-                 previous_angles: dict[str, str] | None = None):
+                 previous_angles: dict[str, str] | None = None, handles: Iterable[str] = (),
+                 hashtags: Iterable[str] = ()):
         self.templates = templates
         self.utm = utm
         self.channel_defaults = channel_defaults
         self.previous_angles = previous_angles or {}  # page -> angle of its last share (from the ledger)
+        self.handles, self.hashtags = list(handles), list(hashtags)  # allowed on every page (llm.allowed_*)
 
     def draft_page(self, page: Page, channels: dict[str, Channel]) -> PageDrafts:
         result = PageDrafts(page)
@@ -143,7 +145,7 @@ class OfflineDrafter:
                 template = self.templates.get(name, page.templates)
                 options = page_options(page, name, self.channel_defaults.get(name, {}))
                 result.drafts[name] = offline_draft(page, channel, template, link_for(page, name, self.utm), options,
-                                                    angle=angle)
+                                                    angle=angle, handles=self.handles, hashtags=self.hashtags)
             except (DraftError, TemplateProblem) as exc:
                 result.errors[name] = str(exc)
         return result

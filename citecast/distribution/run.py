@@ -133,7 +133,8 @@ def make_drafter(settings: Settings, ledger: Ledger | None = None, run_id: str |
         check_drafter(settings)
         return LLMDrafter(settings, templates, ledger, budget=run_budget(run_id, settings.llm), previous_angles=angles)
     defaults = {name: settings.channel_options(name) for name in settings.channels}
-    return OfflineDrafter(templates, settings.distribution.utm, defaults, angles)
+    return OfflineDrafter(templates, settings.distribution.utm, defaults, angles, settings.llm.allowed_handles,
+                          settings.llm.allowed_hashtags)
 
 
 def draft_all(plan: Plan, drafter=None, ledger: Ledger | None = None) -> list[PageDrafts]:
