@@ -60,7 +60,7 @@ def jekyll_post(i: int, rng: random.Random) -> str:
     if i % 50 == 0:
         front += "published: false\n"
     extra = ('{% include toc %}\n\n'
-             f'**Note:** built {{{{ page.date | date: "%c" }}}} for [the site]({{{{ "/" | relative_url }}}}).\n'
+             '**Note:** built {{ page.date | date: "%c" }} for [the site]({{ "/" | relative_url }}).\n'
              '{: .notice--info}\n\n<div class="notice">\n  <p>A notice in HTML&nbsp;&mdash; kept as text.</p>\n</div>\n')
     return f"---\n{front}---\n\n{extra}{body}"
 
