@@ -178,3 +178,22 @@ def test_engines_without_keys_are_skipped_with_a_notice():
     assert notices == ["engine 'pplx': no key found - set the PERPLEXITY_API_KEY variable "
                        "(or api_key_env under [citations.engines.pplx])"]
     assert build_engines(cfg, ["nope"], env={})[1][0].startswith("engine 'nope' is not configured")
+
+
+def test_perplexity_agent_api_gets_its_v1_base_url():
+    cfg = Citations(engines={"p": EngineSettings(kind="perplexity", model="sonar", api="responses",
+                                                 base_url="https://api.perplexity.ai")})
+    (engine,), _ = build_engines(cfg, env={"PERPLEXITY_API_KEY": "k"})
+    assert str(engine.client.base_url).rstrip("/") == "https://api.perplexity.ai/v1"
+
+
+def test_an_overlong_engine_search_is_kept_whole_and_indexed_in_part(server, ledger):
+    from citecast.citations.model import Observation, record_observation
+
+    long_q = "why " * 300
+    oid = record_observation(ledger, Observation(engine="e", surface="api", query=Q, topic="t",
+                                                 observed_at=datetime(2026, 12, 1, tzinfo=timezone.utc),
+                                                 search_queries=[long_q, "  ", "short"]), PageIndex([]))
+    with ledger.session() as s:
+        row = s.get(ObservationRow, oid)
+        assert [(q.position, len(q.query), len(q.query_key)) for q in row.search_queries] == [(1, 1199, 500), (2, 5, 5)]

@@ -313,7 +313,9 @@ def observation_row(obs: Observation, index: PageIndex, import_id: int | None = 
         search_calls=obs.search_calls, cost_usd=obs.cost_usd, country=obs.country, import_group=obs.import_group,
     )
     ran = [q.strip() for q in obs.search_queries if q and q.strip()]
-    row.search_queries = [SearchQueryRow(position=k + 1, query=q, query_key=query_key(q)) for k, q in enumerate(ran)]
+    # query_key is an indexed String(500): an engine's overlong search is kept whole in `query`, folded in part.
+    row.search_queries = [SearchQueryRow(position=k + 1, query=q, query_key=query_key(q)[:500])
+                          for k, q in enumerate(ran)]
     seen: set[tuple[str, str]] = set()
     position = {"citation": 0, "source": 0}
     for c in obs.cited:

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 KEY_ENV = {"openai_search": "OPENAI_API_KEY", "perplexity": "PERPLEXITY_API_KEY", "chat": "OPENAI_API_KEY",
            "gemini": "GEMINI_API_KEY", "anthropic": "ANTHROPIC_API_KEY"}
 OPENAI_COMPATIBLE = ("openai_search", "chat")
+PERPLEXITY_CHAT_URL = "https://api.perplexity.ai"
 
 
 def build_engine(name: str, cfg: "EngineSettings", citations: "Citations", env: dict[str, str] | None = None,
@@ -54,6 +55,8 @@ def build_engine(name: str, cfg: "EngineSettings", citations: "Citations", env: 
     from citecast.citations.engines.openai import make_openai_client
 
     base_url = cfg.base_url or (env.get("OPENAI_BASE_URL", "") if cfg.kind in OPENAI_COMPATIBLE else "")
+    if cfg.kind == "perplexity" and cfg.api == "responses" and base_url.rstrip("/") == PERPLEXITY_CHAT_URL:
+        base_url = PERPLEXITY_CHAT_URL + "/v1"  # the Agent API lives under /v1, chat completions at the root
     client = make_openai_client(api_key=key, base_url=base_url, timeout=timeout, max_retries=retries)
     if cfg.kind == "openai_search":
         from citecast.citations.engines.openai import OpenAISearchEngine
