@@ -101,7 +101,7 @@ class Requester:
         cap = output_cap(jobs, self.llm.max_chars_per_channel, self.llm.max_output_tokens)
         prompt = sum(len(m["content"]) for m in full) + len(json.dumps(schema.model_json_schema()))
         try:
-            reservation = self.budget.reserve(Usage(estimate_tokens("x" * prompt), cap))
+            reservation = self.budget.reserve(Usage(estimate_tokens(prompt), cap))
         except BudgetSpent as exc:
             raise LLMCallFailed(str(exc)) from None
         with self.stats.lock:
