@@ -204,3 +204,24 @@ def test_a_new_users_week_on_each_site(tmp_path, monkeypatch, site):
         for code in quoted:
             text = text.replace(code, "")
         assert leftover_markup(text) is None, post
+
+
+def test_hugo_translations_by_file_name_get_their_language_folder(tmp_path, monkeypatch):
+    """https://gohugo.io/content-management/multilingual/#translation-by-file-name"""
+    root = tmp_path / "hugo"
+    shutil.copytree(FIXTURES / "hugo", root)
+    config = root / "config.toml"
+    config.write_text(config.read_text() + '\n[languages]\n  [languages.en]\n    weight = 1\n  [languages.fr]\n    weight = 2\n')
+    (root / "content" / "about.fr.md").write_text(
+        '+++\ntitle = "À propos"\ndate = "2019-02-28"\n+++\n\nCe site est écrit en Markdown.\n', encoding="utf-8")
+    (root / "content" / "post" / "leaf-bundle" / "index.fr.md").write_text(
+        "---\ntitle: Un paquet\n---\n\nLa traduction du paquet.\n", encoding="utf-8")
+    (root / "citecast.toml").write_text('[paths]\ncontent = "content"\n', encoding="utf-8")
+    monkeypatch.setenv("CITECAST_CONFIG", str(root / "citecast.toml"))
+    urls = {p.path.relative_to(root / "content").as_posix(): p.canonical_url for p in load_library(load_settings()).pages}
+    assert urls["about.md"] == "https://example.org/about/"
+    assert urls["about.fr.md"] == "https://example.org/fr/about/"
+    assert urls["post/leaf-bundle/index.fr.md"] == "https://example.org/fr/post/leaf-bundle/"
+    config.write_text(config.read_text().replace('baseURL = ', 'defaultContentLanguageInSubdir = true\nbaseURL = ', 1))
+    urls = {p.path.relative_to(root / "content").as_posix(): p.canonical_url for p in load_library(load_settings()).pages}
+    assert urls["about.md"] == "https://example.org/en/about/"

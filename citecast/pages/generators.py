@@ -48,6 +48,9 @@ class SiteProfile:
     path_to_lower: bool = True
     build_expired: bool = False
     build_drafts: bool = False
+    languages: tuple[str, ...] = ()  # Hugo: configured language codes (a multilingual site)
+    default_language: str = "en"
+    default_language_in_subdir: bool = False
     trailing_slash: str = "ignore"   # Astro
     build_format: str = "directory"  # Astro
     base_path: str = ""              # Astro `base`
@@ -160,6 +163,9 @@ def hugo_settings(config: dict[str, Any], root: Path) -> dict[str, Any]:
         "build_expired": bool(lower.get("buildexpired", False)),
         "build_drafts": bool(lower.get("builddrafts", False)),
         "content_dir": root / str(lower.get("contentdir") or "content"),
+        "languages": tuple(str(k).lower() for k in (lower.get("languages") or {}) if isinstance(lower.get("languages"), dict)),
+        "default_language": str(lower.get("defaultcontentlanguage") or "en").lower(),
+        "default_language_in_subdir": bool(lower.get("defaultcontentlanguageinsubdir", False)),
     }
 
 

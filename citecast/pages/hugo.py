@@ -25,31 +25,41 @@ class Entry:
     rel: PurePosixPath      # relative to contentDir
     sections: tuple[str, ...]
     bundle: bool            # a leaf bundle's index.md
+    lang: str = ""          # the language of a translation by file name ("about.fr.md" -> "fr")
 
 
 def lower_keys(meta: dict) -> dict:
     return {str(k).lower(): v for k, v in meta.items()}
 
 
-def classify(rel: PurePosixPath, content_dir: Path, list_pages: bool) -> Entry | str:
-    """The page a content file is, or why Hugo renders no page from it."""
+def classify(rel: PurePosixPath, content_dir: Path, list_pages: bool, languages: tuple[str, ...] = ()) -> Entry | str:
+    """The page a content file is, or why Hugo renders no page from it.
+
+    With several languages configured, "about.fr.md" is the French translation
+    of "about.md" (translation by file name).
+    """
     if rel.suffix.lower() not in CONTENT_EXTS:
         return "not a content file"
+    stem, lang = rel.stem, ""
+    if "." in stem and stem.rsplit(".", 1)[1].lower() in languages:
+        stem, lang = stem.rsplit(".", 1)[0], stem.rsplit(".", 1)[1].lower()
     parts = rel.parts
+    index_names = [f"index{ext}" for ext in (".md", ".markdown", ".html")]
+    index_names += [f"index.{code}{ext}" for code in languages for ext in (".md", ".markdown")]
     # A file beside a leaf bundle's index.md (in its folder or below) is a resource of that bundle.
     for depth in range(len(parts) - 1, 0, -1):
         folder = content_dir.joinpath(*parts[:depth])
-        if rel.name != "index.md" or depth != len(parts) - 1:
-            if any((folder / f"index{ext}").is_file() for ext in (".md", ".markdown", ".html")):
+        if stem != "index" or depth != len(parts) - 1:
+            if any((folder / name).is_file() for name in index_names):
                 return f"a resource of the leaf bundle {'/'.join(parts[:depth])}/ (not a page of its own)"
     sections = tuple(parts[:-1])
-    if rel.stem == "_index":
+    if stem == "_index":
         if not list_pages:
             return "a list page (_index.md): citecast distributes single pages"
-        return Entry("section", rel, sections, False)
-    if rel.stem == "index":
-        return Entry("page", rel, sections[:-1], True)
-    return Entry("page", rel, sections, False)
+        return Entry("section", rel, sections, False, lang)
+    if stem == "index":
+        return Entry("page", rel, sections[:-1], True, lang)
+    return Entry("page", rel, sections, False, lang)
 
 
 def sanitize(text: str) -> str:
@@ -135,7 +145,9 @@ def _slice(items: list[str], cut: str | None) -> list[str]:
 
 
 def _base_name(entry: Entry) -> str:
-    return entry.rel.parent.name if entry.bundle else entry.rel.stem
+    if entry.bundle:
+        return entry.rel.parent.name
+    return entry.rel.stem[: -len(entry.lang) - 1] if entry.lang else entry.rel.stem
 
 
 def url_path(entry: Entry, meta: dict, when: date | None, permalinks: dict[str, str],

@@ -100,7 +100,7 @@ def _hugo(path: Path, meta: dict, site: SiteProfile, today: date) -> Located | s
     rel = _relative(path, content_dir)
     if rel is None:
         return f"outside Hugo's content folder {content_dir}"
-    entry = hugo.classify(rel, content_dir, list_pages=False)
+    entry = hugo.classify(rel, content_dir, list_pages=False, languages=site.languages)
     if isinstance(entry, str):
         return f"not published by Hugo: {entry}"
     # Hugo's default date order: publishDate falls back to date; expiryDate has no fallback.
@@ -114,8 +114,17 @@ def _hugo(path: Path, meta: dict, site: SiteProfile, today: date) -> Located | s
     if site.permalink:
         section = entry.sections[0] if entry.sections else ""
         permalinks.setdefault(section, site.permalink)
-    url = hugo.url_path(entry, meta, when, permalinks, site.ugly_urls, site.path_to_lower)
+    url = _language_prefix(entry, site) + hugo.url_path(entry, meta, when, permalinks, site.ugly_urls,
+                                                         site.path_to_lower)
     return Located(url, "hugo", path.suffix.lower() == ".mdx", None, publish, hugo.aliases(meta, entry))
+
+
+def _language_prefix(entry, site: SiteProfile) -> str:
+    """Hugo's language folder: every language but the default one, which only with defaultContentLanguageInSubdir."""
+    if len(site.languages) < 2:
+        return ""
+    lang = entry.lang or site.default_language
+    return f"/{lang}" if lang != site.default_language or site.default_language_in_subdir else ""
 
 
 def _astro(path: Path, meta: dict, site: SiteProfile) -> Located | str:
