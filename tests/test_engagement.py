@@ -145,3 +145,32 @@ def test_read_back_takes_each_due_snapshot_once(fakes, project, monkeypatch):
     ]
     row = next(r for r in funnel.tables["funnel"].as_dicts() if r["page"] == "tracking-ai-citations")
     assert row["interactions"] == 15  # the newest snapshot of each post: x 12 + mastodon 3 (LinkedIn: not permitted)
+
+
+@pytest.mark.parametrize("fault", ["server_error", "drop", "stall"])
+def test_failing_reads_leave_the_snapshot_for_the_next_run(fakes, project, monkeypatch, fault):
+    from citecast.citations.model import open_ledger
+    from citecast.distribution.engagement import read_back
+
+    for var, value in citecast_env(fakes, timeout=1.0).items():
+        monkeypatch.setenv(var, value)
+    posts = {}
+    for name in ("x", "reddit", "bluesky", "mastodon"):
+        _, published = _publish(name, fakes[name], "Faulty reads")
+        posts[name] = ("tracking-ai-citations", published.id)
+        fakes[name].read_fault_rate, fakes[name].read_fault_mix = 1.0, (fault,)
+    start = datetime(2026, 11, 1, 9, tzinfo=timezone.utc)
+    _events(project, posts, start)
+    settings = project.settings()
+    ledger = open_ledger(settings)
+    try:
+        failing = read_back(settings, ledger, now=start + timedelta(days=2))
+        assert sorted(failing.failed) == ["bluesky", "mastodon", "reddit", "x"]
+        assert _snapshots(project) == []  # nothing written: nothing lost
+        for name in posts:
+            fakes[name].read_fault_rate = 0.0
+        again = read_back(settings, ledger, now=start + timedelta(days=2, hours=1))
+    finally:
+        ledger.close()
+    assert not again.failed and again.taken == {"x": 1, "reddit": 1, "bluesky": 1, "mastodon": 1}
+    assert sorted(_snapshots(project)) == [(n, "1d", "ok", 0) for n in ("bluesky", "mastodon", "reddit", "x")]
