@@ -225,3 +225,20 @@ def test_hugo_translations_by_file_name_get_their_language_folder(tmp_path, monk
     config.write_text(config.read_text().replace('baseURL = ', 'defaultContentLanguageInSubdir = true\nbaseURL = ', 1))
     urls = {p.path.relative_to(root / "content").as_posix(): p.canonical_url for p in load_library(load_settings()).pages}
     assert urls["about.md"] == "https://example.org/en/about/"
+
+
+def test_hugo_cascade_from_a_section_reaches_its_pages(tmp_path, monkeypatch):
+    """`cascade` in a section's _index.md: nearest section wins, the page's own front matter wins over it."""
+    root = tmp_path / "hugo"
+    shutil.copytree(FIXTURES / "hugo", root)
+    (root / "content" / "post" / "_index.md").write_text(
+        '+++\ntitle = "Posts"\n[cascade]\n  [cascade.build]\n    render = "never"\n+++\n', encoding="utf-8")
+    (root / "content" / "post" / "with-slug.md").write_text(
+        "---\ntitle: With Slug\nslug: Custom Slug\nbuild:\n  render: always\n---\n\nRendered after all.\n")
+    (root / "citecast.toml").write_text('[paths]\ncontent = "content"\n', encoding="utf-8")
+    monkeypatch.setenv("CITECAST_CONFIG", str(root / "citecast.toml"))
+    library = load_library(load_settings())
+    posted = {p.path.name for p in library.pages}
+    assert "rich-content.md" not in posted and "about.md" in posted
+    assert "with-slug.md" in posted  # its own build.render wins
+    assert any(p.file.endswith("rich-content.md") and "render" in p.message for p in library.skipped)

@@ -13,6 +13,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 from pathlib import Path, PurePosixPath
 from urllib.parse import quote
 
@@ -218,3 +219,40 @@ def not_published(meta: dict, today: date, future: bool, expired: bool, drafts: 
     if expiry_date is not None and expiry_date <= today and not expired:
         return f"expiryDate {expiry_date} has passed (Hugo builds it only with buildExpired)"
     return None
+
+
+def cascaded(content_dir: Path, entry: Entry) -> dict:
+    """Front matter `cascade`d down from the `_index.md` of the page's sections and the home page.
+
+    The nearest section wins, and the page's own front matter wins over all
+    (https://gohugo.io/content-management/front-matter/#cascade). Cascade
+    entries with a `target` (page matchers) are left out.
+    """
+    merged: dict = {}
+    for depth in range(len(entry.sections), -1, -1):  # the nearest section first
+        index = content_dir.joinpath(*entry.sections[:depth], "_index.md")
+        try:
+            stamp = index.stat().st_mtime_ns
+        except OSError:
+            continue
+        for key, value in _cascade_of(str(index), stamp).items():
+            merged.setdefault(key, value)
+    return merged
+
+
+@lru_cache(maxsize=2048)
+def _cascade_of(index: str, stamp: int) -> dict:
+    """The `cascade` values of one `_index.md` (cached by path and modification time)."""
+    from citecast.pages.frontmatter import PageError, split
+
+    try:
+        meta = lower_keys(split(Path(index).read_text("utf-8"))[0])
+    except (OSError, UnicodeDecodeError, PageError):
+        return {}
+    cascade = meta.get("cascade")
+    entries = cascade if isinstance(cascade, list) else [cascade] if isinstance(cascade, dict) else []
+    values: dict = {}
+    for item in entries:
+        if isinstance(item, dict) and not ({"_target", "target"} & {str(k).lower() for k in item}):
+            values.update(lower_keys(item))
+    return values

@@ -103,6 +103,9 @@ def _hugo(path: Path, meta: dict, site: SiteProfile, today: date) -> Located | s
     entry = hugo.classify(rel, content_dir, list_pages=False, languages=site.languages)
     if isinstance(entry, str):
         return f"not published by Hugo: {entry}"
+    cascade = hugo.cascaded(content_dir, entry)
+    if cascade:
+        meta = {**cascade, **meta}
     # Hugo's default date order: publishDate falls back to date; expiryDate has no fallback.
     when = _first_date(meta, "date", "publishdate", "pubdate", "published", "lastmod", "modified")
     publish = _first_date(meta, "publishdate", "pubdate", "published", "date")
