@@ -161,7 +161,7 @@ def test_the_offline_generator_does_not_copy_the_pages_handles_or_tags(empty_pro
     from citecast.pages.loading import load_library
 
     text = good_page("handles").replace("The first point is short and concrete.",
-                                        "Thanks @someone and ＠other for #growth and ＃広告, see evil.example/x.")
+                                        "Thanks @someone and ＠other for #growth and ＃広告, see evil.example/x. \u202eevil")
     empty_project.write_page("handles.md", text)
     empty_project.write_page("listed.md", text.replace("slug: handles", "slug: listed").replace(
         "topic: testing", "topic: testing\nmentions: [someone]\nhashtags: [growth]"))
@@ -174,7 +174,7 @@ def test_the_offline_generator_does_not_copy_the_pages_handles_or_tags(empty_pro
         words = "\n".join(d.parts)
         assert "someone" in words and "growth" in words  # the words stay
         assert "@" not in words and "#" not in words and "＠" not in words and "＃" not in words
-        assert "evil.example" not in words
+        assert "evil.example" not in words and "\u202e" not in words
         d = offline_draft(pages["listed"], chan, templates.get(name), pages["listed"].canonical_url, opts)
         words = "\n".join(d.parts)
         assert "@someone" in words and "#growth" in words and "@other" not in words

@@ -171,7 +171,7 @@ class _Cleaner:
         self.hashtags = {t.lower().lstrip("#") for t in (*hashtags, *page.hashtags)}
 
     def __call__(self, text: str) -> str:
-        text = strip_links(text or "").translate(_SIGNS)
+        text = _BIDI.sub("", strip_links(text or "").translate(_SIGNS))
         text = _MARKUP.sub(" ", text)
         text = _MENTION.sub(lambda m: m.group(0) if m.group(1).lower() in self.handles else m.group(1), text)
         text = _HASHTAG.sub(lambda m: m.group(0) if m.group(1).lower() in self.hashtags else m.group(1), text)
@@ -180,6 +180,7 @@ class _Cleaner:
 
 # Full-width and small forms of the signs that make markup, mentions and tags (what NFKC would map),
 # without normalising the rest of the text: CJK punctuation stays as the page wrote it.
+_BIDI = re.compile("[\u202a-\u202e\u2066-\u2069]")  # direction overrides can disguise text
 _SIGNS = str.maketrans("＜＞｛｝＠＃﹫﹟％＄", "<>{}@#@#%$")
 # HTML tags go; template syntax the page itself contains stays, as text (it is data, never rendered).
 _MARKUP = re.compile(r"</?[a-z][^<>]*>|<!--.*?-->", re.I | re.S)
