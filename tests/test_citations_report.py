@@ -180,8 +180,9 @@ def test_left_truncation_for_pages_started_before_since():
 
 def test_competitors_and_unmatched(report):
     comp = rows(report, "competitors", ["topic", "domain"])
-    # t1: 6 cited URLs, 4 on ex.com (answers 1, 2, 3), 2 on other.com (answers 1, 2)
-    assert (comp[("t1", "ex.com")]["answers"], comp[("t1", "ex.com")]["citations"]) == (3, 4)
+    # t1: 6 cited URLs, 4 on ex.com (a, b, old-a, e: 4 distinct), 2 on other.com (x, y)
+    assert (comp[("t1", "ex.com")]["urls"], comp[("t1", "ex.com")]["citations"]) == (4, 4)
+    assert (comp[("t2", "ex.com")]["urls"], comp[("t2", "ex.com")]["citations"]) == (3, 4)  # d cited twice
     assert comp[("t1", "ex.com")]["share_of_voice"] == approx(4 / 6) and comp[("t1", "ex.com")]["ours"] == "yes"
     assert comp[("t1", "other.com")]["share_of_voice"] == approx(2 / 6) and comp[("t1", "other.com")]["ours"] == ""
     assert comp[("t2", "ex.com")]["share_of_voice"] == approx(4 / 5)

@@ -68,6 +68,7 @@ class ReportData:
     retrieved: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=RETRIEVED_SCHEMA))
     searched: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=SEARCHED_SCHEMA))
     arms: dict[str, Arm] = field(default_factory=dict)  # page -> randomised arm
+    memo: dict[str, Any] = field(default_factory=dict, repr=False)  # frames shared by several tables (metrics)
 
     @classmethod
     def of(cls, pages: Sequence[PageRef], answers: Sequence[dict[str, Any]], cited: Sequence[dict[str, Any]],
@@ -83,11 +84,18 @@ class ReportData:
         return cls(list(pages), a, c, **kw)
 
 
+BATCH = 100_000  # rows per fetch: the database driver's Python rows for one batch at a time, not all
+
+
 def _read(sql: str, conn: Any, schema: dict[str, Any], params: dict[str, Any] | None = None) -> pl.DataFrame:
+    """Rows into a polars frame in batches (bounded memory), typed as `schema` says."""
     options = {"parameters": params} if params else None
-    frame = pl.read_database(sql, connection=conn, infer_schema_length=None, execute_options=options)
-    if frame.is_empty():
+    known = {k: v for k, v in schema.items() if not isinstance(v, pl.Datetime)}  # times: text or datetime by driver
+    batches = [b for b in pl.read_database(sql, connection=conn, execute_options=options, iter_batches=True,
+                                           batch_size=BATCH, schema_overrides=known) if b.height]
+    if not batches:
         return pl.DataFrame(schema=schema)
+    frame = pl.concat(batches, how="vertical_relaxed")
     casts = []
     for name, dtype in schema.items():
         col = frame[name]

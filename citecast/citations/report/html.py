@@ -34,7 +34,7 @@ LONG = {"survival_curves", "funnel_timeline"}  # in the CSV files; the charts sh
 
 def _png(fig: Any) -> str:
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=100, bbox_inches="tight")
+    fig.savefig(buf, format="png", dpi=100)  # constrained layout: one draw (bbox_inches="tight" draws twice)
     return base64.b64encode(buf.getvalue()).decode("ascii")
 
 
@@ -42,7 +42,7 @@ def _subplots(width: float, height: float, ncols: int = 1) -> tuple[Any, Any]:
     """A figure without pyplot (no GUI backend, no global state: a second faster to start)."""
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(width, height))
+    fig = Figure(figsize=(width, height), layout="constrained")
     return fig, fig.subplots(1, ncols, squeeze=False)[0] if ncols > 1 else fig.subplots()
 
 
@@ -116,7 +116,6 @@ def _competitor_chart(table: Table) -> Any:
         ax.tick_params(labelsize=7)
         ax.set_xlabel("share of voice, %", fontsize=8)
         ax.spines[["top", "right"]].set_visible(False)
-    fig.tight_layout()
     return fig
 
 

@@ -48,19 +48,40 @@ def url_frame(pages: Sequence[PageRef], copies: Mapping[str, tuple[str, str]] | 
                         schema={"normalized_url": pl.String, "page": pl.String})
 
 
+def _memo(data: ReportData, key: str, make):
+    """Frames several tables share are computed once per report (a million answers: seconds each)."""
+    if key not in data.memo:
+        data.memo[key] = make()
+    return data.memo[key]
+
+
 def matched_citations(data: ReportData) -> pl.DataFrame:
     """(observation_id, page, position): each page's best position in each answer citing it."""
-    return (data.cited.join(url_frame(data.pages, data.copies), on="normalized_url", how="inner")
-            .group_by("observation_id", "page").agg(pl.col("position").min()))
+    return _memo(data, "matched", lambda: (
+        data.cited.join(url_frame(data.pages, data.copies), on="normalized_url", how="inner")
+        .group_by("observation_id", "page").agg(pl.col("position").min())))
 
 
 def citing_answers(data: ReportData) -> pl.DataFrame:
-    """Answers that can cite, with their day, ISO week and number of distinct cited URLs."""
-    counts = data.cited.group_by("observation_id").agg(pl.col("normalized_url").n_unique().alias("n_urls"))
-    return (data.answers.filter(pl.col("can_cite"))
-            .join(counts, left_on="id", right_on="observation_id", how="left")
-            .with_columns(pl.col("n_urls").fill_null(0),
-                          pl.col("observed_at").dt.date().alias("day")))
+    """Answers that can cite, with their day and number of cited URLs (distinct per answer, as recorded)."""
+    def make() -> pl.DataFrame:
+        counts = data.cited.group_by("observation_id").len("n_urls")
+        return (data.answers.filter(pl.col("can_cite"))
+                .join(counts, left_on="id", right_on="observation_id", how="left")
+                .with_columns(pl.col("n_urls").fill_null(0), pl.col("observed_at").dt.date().alias("day")))
+    return _memo(data, "citing_answers", make)
+
+
+def hits(data: ReportData) -> pl.DataFrame:
+    """Citations of a page in answers of its own topic (others are no opportunity), with the answer's details."""
+    def make() -> pl.DataFrame:
+        pages = pages_frame(data.pages).select("page", pl.col("topic").alias("page_topic"), "published")
+        return (matched_citations(data)
+                .join(citing_answers(data).select("id", "day", "engine", "topic", "observed_at", "query"),
+                      left_on="observation_id", right_on="id")
+                .join(pages, on="page")
+                .filter(pl.col("topic") == pl.col("page_topic")))
+    return _memo(data, "hits", make)
 
 
 def cells(data: ReportData) -> pl.DataFrame:
@@ -68,15 +89,11 @@ def cells(data: ReportData) -> pl.DataFrame:
     answers = citing_answers(data)
     per_topic = answers.group_by("topic", "day", "engine").agg(
         pl.len().alias("answers"), pl.col("n_urls").sum().alias("citations"))
-    hits = (matched_citations(data)
-            .join(answers.select("id", "day", "engine", "topic"), left_on="observation_id", right_on="id")
-            .join(pages_frame(data.pages).select("page", pl.col("topic").alias("page_topic")), on="page")
-            .filter(pl.col("topic") == pl.col("page_topic"))  # a citation outside the page's topic is no opportunity
-            .group_by("page", "day", "engine")
-            .agg(pl.len().alias("cited"), (1.0 / pl.col("position")).sum().alias("weight")))
+    cited = (hits(data).group_by("page", "day", "engine")
+             .agg(pl.len().alias("cited"), (1.0 / pl.col("position")).sum().alias("weight")))
     out = (pages_frame(data.pages).join(per_topic, on="topic", how="inner")
            .filter(pl.col("published").is_null() | (pl.col("day") >= pl.col("published")))
-           .join(hits, on=["page", "day", "engine"], how="left")
+           .join(cited, on=["page", "day", "engine"], how="left")
            .with_columns(pl.col("cited").fill_null(0).cast(pl.Int64), pl.col("weight").fill_null(0.0),
                          pl.col("answers").cast(pl.Int64), pl.col("citations").cast(pl.Int64)))
     return out.with_columns(week=pl.col("day").dt.strftime("%G-W%V"))
@@ -84,13 +101,13 @@ def cells(data: ReportData) -> pl.DataFrame:
 
 def recent_citing(data: ReportData, per_page: int) -> pl.DataFrame:
     """Each page's `per_page` most recent citing answers of its topic since its publication (the drill-down)."""
-    pages = pages_frame(data.pages).select("page", pl.col("topic").alias("page_topic"), "published")
-    return (matched_citations(data).join(data.answers, left_on="observation_id", right_on="id")
-            .join(pages, on="page")
-            .filter((pl.col("topic") == pl.col("page_topic"))
-                    & (pl.col("published").is_null() | (pl.col("observed_at").dt.date() >= pl.col("published"))))
-            .sort(["page", "observed_at", "observation_id"], descending=[False, True, True])
-            .group_by("page", maintain_order=True).head(per_page))
+    def make() -> pl.DataFrame:
+        valid = hits(data).filter(pl.col("published").is_null() | (pl.col("day") >= pl.col("published")))
+        top = (valid.group_by("page")
+               .agg(pl.all().top_k_by(["observed_at", "observation_id"], per_page))
+               .explode(pl.exclude("page")))
+        return top.sort(["page", "observed_at", "observation_id"], descending=[False, True, True])
+    return _memo(data, f"recent_citing_{per_page}", make)
 
 
 # --- freshness --------------------------------------------------------------------------------

@@ -27,7 +27,7 @@ import polars as pl
 
 from citecast.citations.model import PageRef
 from citecast.citations.report.data import ReportData
-from citecast.citations.report.metrics import citing_answers, matched_citations
+from citecast.citations.report.metrics import citing_answers, hits
 from citecast.citations.report.statistics import Rules
 
 DAY = 86400.0
@@ -96,17 +96,14 @@ def page_timings(data: ReportData, since: datetime | None) -> dict[str, PageTimi
         if link.page and link.first_seen and (link.page not in first_link or link.first_seen < first_link[link.page]):
             first_link[link.page] = link.first_seen
     starts = {p.slug: _start(p, data.first_distribution.get(p.slug), first_link.get(p.slug)) for p in data.pages}
-    clocks = pl.DataFrame({"page": [p.slug for p in data.pages], "page_topic": [p.topic for p in data.pages],
-                           "published": [_day(p.published) if p.published else None for p in data.pages],
+    clocks = pl.DataFrame({"page": [p.slug for p in data.pages],
+                           "published_at": [_day(p.published) if p.published else None for p in data.pages],
                            "start": [starts[p.slug][0] for p in data.pages]},
-                          schema={"page": pl.String, "page_topic": pl.String, "published": pl.Datetime("us", "UTC"),
+                          schema={"page": pl.String, "published_at": pl.Datetime("us", "UTC"),
                                   "start": pl.Datetime("us", "UTC")})
     # Per page: its first citation since publication, and its first at or after its start (one pass, in polars).
-    firsts = (matched_citations(data).join(answers.select("id", "observed_at", "topic"), left_on="observation_id",
-                                           right_on="id")
-              .join(clocks, on="page")
-              .filter((pl.col("topic") == pl.col("page_topic"))
-                      & (pl.col("published").is_null() | (pl.col("observed_at") >= pl.col("published"))))
+    firsts = (hits(data).select("page", "observed_at").join(clocks, on="page")
+              .filter(pl.col("published_at").is_null() | (pl.col("observed_at") >= pl.col("published_at")))
               .group_by("page").agg(pl.col("observed_at").min().alias("first_valid"),
                                     pl.col("observed_at").filter(pl.col("observed_at") >= pl.col("start")).min()
                                     .alias("first_after")))

@@ -208,40 +208,47 @@ def pooled_table(name: str, title: str, cells: pl.DataFrame, key: str, order: li
 
 
 def competitor_tables(data: ReportData, top: int) -> list[Table]:
+    """Share of voice per topic, the most cited URLs, and our domain cited without a page to match.
+
+    A URL appears once per answer (the ledger dedupes them), so counting rows
+    counts answers; the domain is computed once per distinct URL, not per row.
+    """
     answers = m.citing_answers(data).select("id", "topic")
-    cited = (data.cited.join(answers, left_on="observation_id", right_on="id")
-             .unique(["observation_id", "normalized_url"])
-             .join(m.url_frame(data.pages, data.copies), on="normalized_url", how="left"))
-    # normalised URLs are https://host[:port]/..., host lower case without www.: the domain is the host
-    cited = cited.with_columns(pl.col("normalized_url").str.extract(r"^https?://([^/:?#]+)", 1).alias("domain"))
+    cited = data.cited.select("observation_id", "normalized_url").join(answers, left_on="observation_id", right_on="id")
+    # every figure below comes from this (topic, URL) count, a few hundred thousand rows at most
+    by_url = (cited.group_by("topic", "normalized_url").len("answers")
+              # normalised URLs are https://host[:port]/..., host lower case without www.: the domain is the host
+              .with_columns(pl.col("normalized_url").str.extract(r"^https?://([^/:?#]+)", 1).alias("domain"))
+              .join(m.url_frame(data.pages, data.copies), on="normalized_url", how="left")
+              .sort(["topic", "answers", "normalized_url"], descending=[False, True, False]))
+    urls = by_url.select("normalized_url", "domain", "page").unique("normalized_url")
     ours = {url_domain(p.canonical_url) for p in data.pages}
-    totals = dict(cited.group_by("topic").len().iter_rows())
-    by_domain = (cited.group_by("topic", "domain").agg(pl.len().alias("citations"),
-                                                       pl.col("observation_id").n_unique().alias("answers"))
+    totals = dict(by_url.group_by("topic").agg(pl.col("answers").sum()).iter_rows())
+    by_domain = (by_url.group_by("topic", "domain").agg(pl.col("answers").sum().alias("citations"),
+                                                        pl.len().alias("urls"))
                  .sort(["topic", "citations", "domain"], descending=[False, True, False]))
     dom_rows = []
     for (topic,), g in by_domain.group_by(["topic"], maintain_order=True):
         for r in g.head(top).to_dicts():
-            dom_rows.append([topic, r["domain"], r["answers"], r["citations"], r["citations"] / totals[topic],
+            dom_rows.append([topic, r["domain"], r["urls"], r["citations"], r["citations"] / totals[topic],
                              "yes" if r["domain"] in ours else ""])
-    by_url = (cited.group_by("topic", "normalized_url").agg(pl.col("observation_id").n_unique().alias("answers"),
-                                                            pl.col("page").first())
-              .sort(["topic", "answers", "normalized_url"], descending=[False, True, False]))
     url_rows = []
     for (topic,), g in by_url.group_by(["topic"], maintain_order=True):
         for r in g.head(top).to_dicts():
             url_rows.append([topic, r["normalized_url"], r["answers"], r["page"] or ""])
-    unmatched = (cited.filter(pl.col("page").is_null() & pl.col("domain").is_in(sorted(ours)))
+    own = urls.filter(pl.col("page").is_null() & pl.col("domain").is_in(sorted(ours))).select("normalized_url")
+    unmatched = (cited.join(own, on="normalized_url")
                  .join(data.answers.select("id", "observed_at", "query"), left_on="observation_id", right_on="id")
-                 .group_by("normalized_url").agg(pl.col("observation_id").n_unique().alias("answers"),
+                 .group_by("normalized_url").agg(pl.len().alias("answers"),
                                                  pl.col("observed_at").min().alias("first_seen"),
                                                  pl.col("observed_at").max().alias("last_seen"),
-                                                 pl.col("query").first().alias("example_query"))
+                                                 pl.col("query").min().alias("example_query"))
                  .sort(["answers", "normalized_url"], descending=[True, False]))
     return [
         Table("competitors", f"Share of voice per topic: the {top} most cited domains",
-              C("topic", "domain", "answers:int", "citations:int", "share_of_voice:rate", "ours"), dom_rows,
-              note="share_of_voice: the domain's cited URLs / all cited URLs in the topic's answers."),
+              C("topic", "domain", "urls:int", "citations:int", "share_of_voice:rate", "ours"), dom_rows,
+              note="citations: the domain's URLs cited, once per answer; share_of_voice: those / all cited URLs in "
+                   "the topic's answers; urls: its distinct URLs cited."),
         Table("top_cited_urls", f"The {top} most cited URLs per topic", C("topic", "url", "answers:int", "page:text>pages"),
               url_rows),
         Table("unmatched_own_urls", "Our domain cited, but no page matches (add them to previous_urls?)",
@@ -252,13 +259,16 @@ def competitor_tables(data: ReportData, top: int) -> list[Table]:
 
 
 def engine_week_table(data: ReportData) -> Table:
-    answers = data.answers.with_columns(pl.col("observed_at").dt.strftime("%G-W%V").alias("week"))
     ours = (m.matched_citations(data).select("observation_id").unique().with_columns(pl.lit(True).alias("ours")))
-    a = answers.join(ours, left_on="id", right_on="observation_id", how="left").with_columns(pl.col("ours").fill_null(False))
-    g = (a.group_by("engine", "week").agg(pl.len().alias("answers"), pl.col("can_cite").sum().alias("can_cite"),
-                                          (pl.col("ours") & pl.col("can_cite")).sum().alias("citing_us"),
-                                          pl.col("brand_mentioned").sum().alias("brand"),
-                                          pl.col("brand_mentioned").is_not_null().sum().alias("brand_known"))
+    per_day = (data.answers.join(ours, left_on="id", right_on="observation_id", how="left")
+               .with_columns(pl.col("ours").fill_null(False), pl.col("observed_at").dt.date().alias("day"))
+               .group_by("engine", "day").agg(pl.len().alias("answers"), pl.col("can_cite").sum().alias("can_cite"),
+                                              (pl.col("ours") & pl.col("can_cite")).sum().alias("citing_us"),
+                                              pl.col("brand_mentioned").sum().alias("brand"),
+                                              pl.col("brand_mentioned").is_not_null().sum().alias("brand_known")))
+    # the week label on a few thousand (engine, day) rows, not on every answer
+    g = (per_day.with_columns(pl.col("day").dt.strftime("%G-W%V").alias("week"))
+         .group_by("engine", "week").agg(pl.col("answers", "can_cite", "citing_us", "brand", "brand_known").sum())
          .sort("engine", "week"))
     rows = [[r["engine"], r["week"], r["answers"], r["can_cite"], r["citing_us"],
              r["citing_us"] / r["can_cite"] if r["can_cite"] else None,
