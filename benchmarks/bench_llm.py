@@ -64,13 +64,7 @@ def main() -> int:
     ap.add_argument("--readme", action="store_true", help="write the figures into benchmarks/README.md")
     args = ap.parse_args()
 
-    for name in list(os.environ):
-        if name.startswith(("CITECAST_", "OPENAI_")):
-            del os.environ[name]
-    tmp = Path(tempfile.mkdtemp(prefix="citecast-bench-llm-"))
-    root = tmp / "site"
-    make_project(root, args.pages)
-    os.environ["CITECAST_CONFIG"] = str(root / "citecast.toml")
+    tmp = fresh_site(args.pages, "citecast-bench-llm-")
 
     from citecast import channels as registry
     from citecast.settings import load_settings
@@ -190,11 +184,22 @@ overlap with other pages' requests. With the gate around the whole SDK call and
 """
 
 
-def write_readme(report: str) -> None:
+def fresh_site(pages: int, prefix: str) -> Path:
+    """A temporary site of `pages` generated pages, the only settings in force; returns its temp folder."""
+    for name in list(os.environ):
+        if name.startswith(("CITECAST_", "OPENAI_")):
+            del os.environ[name]
+    tmp = Path(tempfile.mkdtemp(prefix=prefix))
+    make_project(tmp / "site", pages)
+    os.environ["CITECAST_CONFIG"] = str(tmp / "site" / "citecast.toml")
+    return tmp
+
+
+def write_readme(report: str, head: str = "## LLM drafting\n") -> None:
     path = REPO / "benchmarks" / "README.md"
     text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
-    section = "## LLM drafting\n\n" + report
-    start = text.find("## LLM drafting\n")
+    section = head + "\n" + report
+    start = text.find(head)
     if start == -1:
         text = text.rstrip("\n") + "\n\n" + section
     else:

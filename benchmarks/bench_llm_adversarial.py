@@ -25,7 +25,6 @@ import os
 import platform
 import shutil
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -44,15 +43,9 @@ def main() -> int:
     # (tests.conftest, imported with the hostile strings, clears CITECAST_* variables: import it first)
     from tests.test_validation_hostile import HOSTILE_HANDLES, HOSTILE_LINKS, HOSTILE_MARKUP
 
-    for name in list(os.environ):
-        if name.startswith(("CITECAST_", "OPENAI_")):
-            del os.environ[name]
-    tmp = Path(tempfile.mkdtemp(prefix="citecast-bench-llm-adv-"))
-    root = tmp / "site"
-    from benchmarks.bench_llm import make_project
+    from benchmarks.bench_llm import fresh_site, write_readme
 
-    make_project(root, args.pages)
-    os.environ["CITECAST_CONFIG"] = str(root / "citecast.toml")
+    tmp = fresh_site(args.pages, "citecast-bench-llm-adv-")
 
     from citecast import channels as registry
     from citecast.distribution.links import find_links
@@ -120,7 +113,7 @@ def main() -> int:
     ok = f["tokens_max"] <= 50_000 and f["slowest"] <= f["bound"] and leaked == 0
     print("targets:", "met" if ok else "NOT met")
     if args.readme:
-        write_readme(report)
+        write_readme(report, "## LLM drafting, adversarial server\n")
     shutil.rmtree(tmp, ignore_errors=True)
     return 0 if ok else 1
 
@@ -140,20 +133,6 @@ timeout {TIMEOUT:g} s, page deadline {DEADLINE:g} s, 2 retries, 1 repair, no bud
 | drafts carrying anything but the canonical link and words | {f['leaked']} of {f['drafts']} ({f['llm']} llm, {f['fallbacks']} fallback, {f['errors']} errors) | 0 |
 | requests | {f['calls']} for {f['pages']} pages, {f['wall']:.2f} s in all | |
 """
-
-
-def write_readme(report: str) -> None:
-    path = REPO / "benchmarks" / "README.md"
-    text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
-    head = "## LLM drafting, adversarial server\n"
-    section = head + "\n" + report
-    start = text.find(head)
-    if start == -1:
-        text = text.rstrip("\n") + "\n\n" + section
-    else:
-        end = text.find("\n## ", start + 1)
-        text = text[:start] + section + ("" if end == -1 else "\n" + text[end + 1:])
-    path.write_text(text, encoding="utf-8")
 
 
 if __name__ == "__main__":
