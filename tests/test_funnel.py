@@ -130,3 +130,23 @@ def test_report_prints_the_funnel(project):
     assert "Funnel per cohort" in written.markdown
     row = next(r for r in written.report.tables["funnel"].as_dicts() if r["page"] == "tracking-ai-citations")
     assert row["stalled_at"] == "fetched, not cited" and row["days_to_search_fetch"] == 1.5
+
+
+def test_engagement_is_measured_per_page(ledger):
+    from citecast.ledger.engagement_tables import EngagementRow
+
+    _post(ledger, "a", "x", at(2026, 11, 1, 9), "1860000000000000001", "https://x.com/i/status/1860000000000000001")
+    _post(ledger, "b", "x", at(2026, 11, 1, 9), "1860000000000000002", "https://x.com/i/status/1860000000000000002")
+    _post(ledger, "e", "linkedin", at(2026, 11, 1, 9), "urn:li:share:7", "https://www.linkedin.com/feed/update/urn:li:share:7/")
+    with ledger.session() as s:
+        ids = {e.page: e.id for e in s.query(EventRow)}
+        for page, status, n in (("a", "ok", 4), ("b", "ok", 0), ("e", "not_permitted", 0)):
+            s.add(EngagementRow(event_id=ids[page], channel="x", platform_id="p", due="1d", status=status,
+                                interactions=n, taken_at=at(2026, 11, 2, 9)))
+        s.add(EngagementRow(event_id=ids["a"], channel="x", platform_id="p", due="7d", status="ok", interactions=9,
+                            taken_at=at(2026, 11, 8, 9)))
+    rows = {r["page"]: r for r in funnel_for(ledger, PAGES).tables["funnel"].as_dicts()}
+    assert rows["a"]["interactions"] == 9  # the newest snapshot, not the sum of snapshots
+    assert (rows["b"]["interactions"], rows["b"]["stalled_at"]) == (0, "posted, no engagement")
+    # LinkedIn would not say: unmeasured, so the page stalls where it really stops (no citation here)
+    assert (rows["e"]["interactions"], rows["e"]["stalled_at"]) == ("not measured", "posted, not cited")

@@ -99,7 +99,9 @@ def build_funnel(data: FunnelData) -> list[PageFunnel]:
         for e in events:
             if e.stage == "engagement":
                 latest[e.detail] = e.value  # the newest snapshot of each post wins (events are in time order)
-        f.interactions = sum(latest.values()) if data.engagement_read else None
+        # Measured only where some post of the page was read (LinkedIn without the scope, or a post younger
+        # than a day, leaves it unmeasured rather than "no engagement").
+        f.interactions = sum(latest.values()) if latest else None
         for e in events:
             if f.first_post is None or e.at < f.first_post:
                 continue
@@ -121,7 +123,7 @@ def build_funnel(data: FunnelData) -> list[PageFunnel]:
 def _stall(f: PageFunnel, data: FunnelData) -> str:
     reached = {
         "posted": f.first_post is not None,
-        "engaged": None if not data.engagement_read else (f.interactions or 0) > 0,
+        "engaged": None if f.interactions is None else f.interactions > 0,
         "fetched": None if not data.logs_imported else bool(f.first_fetch),
         "cited": f.first_citation is not None,
         "clicked": None if not data.logs_imported else f.clicks > 0,
