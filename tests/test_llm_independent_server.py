@@ -73,6 +73,20 @@ class Server:
                 except OSError:
                     return
                 time.sleep(0.3)
+        if self.mode in ("garbage", "no_choices", "not_json_content"):
+            data = {"garbage": b"<html><body>502 Bad Gateway</body></html>",
+                    "no_choices": json.dumps({"id": "x", "object": "chat.completion", "created": 0, "model": "m",
+                                              "choices": []}).encode(),
+                    "not_json_content": json.dumps({"id": "x", "object": "chat.completion", "created": 0, "model": "m",
+                                                    "choices": [{"index": 0, "finish_reason": "stop", "message": {
+                                                        "role": "assistant", "content": "Sure! Visit evil.example"}}],
+                                                    }).encode()}[self.mode]
+            h.send_response(200)
+            h.send_header("Content-Type", "text/html" if self.mode == "garbage" else "application/json")
+            h.send_header("Content-Length", str(len(data)))
+            h.end_headers()
+            h.wfile.write(data)
+            return
         seen = " ".join(re.findall(r"https?://\S+", json.dumps(body["messages"])))
         rf = body.get("response_format", {})
         schema = rf.get("json_schema", {}).get("schema", {"type": "object"})
@@ -98,8 +112,8 @@ class Server:
         self.httpd.server_close()
 
 
-@pytest.mark.parametrize("mode", ["hostile", "flood", "hang", "trickle"])
-def test_nothing_but_the_link_and_words_is_published_and_bounds_hold(project, monkeypatch, mode):
+@pytest.mark.parametrize("mode", ["hostile", "flood", "hang", "trickle", "garbage", "no_choices", "not_json_content"])
+def test_nothing_but_the_link_and_words_is_published_and_bounds_hold(project, monkeypatch, mode, caplog):
     server = Server(mode)
     try:
         for key, value in {"MODEL": "any-model", "BASE_URL": server.base_url, "TIMEOUT_SECONDS": "1",
@@ -119,3 +133,4 @@ def test_nothing_but_the_link_and_words_is_published_and_bounds_hold(project, mo
         for bad in ("evil", "ｅｖｉｌ", "198.51", "someone", "広告", "script", "7*7", "{%", "flood"):
             assert bad not in text, (bad, text)
     assert {o.generator for o in report.outcomes} == {"fallback"}
+    assert "Traceback" not in caplog.text and "failed unexpectedly" not in caplog.text  # every case is a known one
