@@ -165,7 +165,7 @@ class Distribution(Table):
     def _known_channels(cls, value: list[str]) -> list[str]:
         unknown = [c for c in value if c not in KNOWN_CHANNELS]
         if unknown:
-            raise ValueError(f"unknown channel(s) {unknown}: choose from {list(KNOWN_CHANNELS)}")
+            raise ValueError(f"unknown channel{'s' if len(unknown) > 1 else ''} {unknown}: choose from {list(KNOWN_CHANNELS)}")
         return value
 
 

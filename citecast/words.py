@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 _IRREGULAR = {"retry": "retries", "query": "queries", "reply": "replies", "entry": "entries", "is": "are",
-              "was": "were", "this": "these", "it": "they", "waits": "wait", "has": "have"}
+              "was": "were", "this": "these", "it": "they", "waits": "wait", "has": "have",
+              "repeats": "repeat", "names": "name"}
 
 
 def plural(word: str, n: int) -> str:
@@ -19,4 +20,4 @@ def plural(word: str, n: int) -> str:
 
 def count(n: int, word: str, many: str | None = None) -> str:
     """"1 page", "3 pages", "0 pages"; `many` for a plural the rule does not know."""
-    return f"{n:,} {word if n == 1 else (many or plural(word, n))}"
+    return f"{n} {word if n == 1 else (many or plural(word, n))}"

@@ -27,6 +27,7 @@ from citecast.distribution import run as pipeline
 from citecast.settings import ConfigError, load_settings
 from citecast.distribution.summary import markdown_summary, summary_dict
 from citecast.flows.approval import approval_form
+from citecast.words import count, plural
 
 # Pages drafted per task: a Prefect task costs tens of milliseconds to record,
 # so a 500-page week is 20 draft tasks, not 500.
@@ -53,11 +54,11 @@ def plan_task(settings, ledger, options):
         log.info(str(problem))
     weak = sorted({p.file for p in plan.library.warnings})
     if weak:
-        log.warning("%d page(s) have warnings (weak source pages are the known failure mode): %s; see `citecast check`",
-                    len(weak), ", ".join(weak[:5]) + (", ..." if len(weak) > 5 else ""))
+        log.warning("%s %s warnings (weak source pages are the known failure mode): %s; see `citecast check`",
+                    count(len(weak), "page"), plural("has", len(weak)), ", ".join(weak[:5]) + (", ..." if len(weak) > 5 else ""))
     for name, resolved in plan.channels.items():
         log.info("channel %s: %s (%s)", name, "live" if resolved.live else "dry run", resolved.reason)
-    log.info("week %s: %d page(s) due, %d not due", plan.slot, len(plan.selection.due), len(plan.selection.not_due))
+    log.info("week %s: %s due, %d not due", plan.slot, count(len(plan.selection.due), "page"), len(plan.selection.not_due))
     return plan
 
 
@@ -106,10 +107,11 @@ def ask_for_review(plan, drafted, timeout_hours: float) -> tuple[set[str], str] 
     if not keys:
         log.info("review: nothing to approve")
         return set(), ""
-    log.info("review: %d post(s) wait for a decision in the UI (Resume on this run); also in %s", len(keys), folder)
+    log.info("review: %s %s for a decision in the UI (Resume on this run); also in %s", count(len(keys), "post"),
+             plural("waits", len(keys)), folder)
     form = approval_form(
         keys,
-        description=f"**Week {plan.slot}**: {len(keys)} post(s). Read them in this run's artifacts "
+        description=f"**Week {plan.slot}**: {count(len(keys), 'post')}. Read them in this run's artifacts "
                     f"(or {folder}), then approve all, approve some, or reject with a reason.",
     )
     try:

@@ -88,7 +88,7 @@ def test_bad_rows_listed_and_nothing_changes(ledger, tmp_path):
         "row 4: cited URL: 'not a url' is not an http(s) URL",
         "row 5: engine: empty; position: 'zero' is not a whole number >= 1",
     ]
-    assert "3 bad row(s)" in str(exc.value)
+    assert "3 bad rows" in str(exc.value)
     assert counts(ledger) == before
 
 
@@ -202,7 +202,7 @@ def test_duplicate_rows_are_reported_and_counted_once(ledger, tmp_path):
     f = _csv(tmp_path, "dups.csv", "date,engine,prompt,cited_url\n2026-03-01,chatgpt,q,https://a.org/1\n"
              "2026-03-01,chatgpt,q,https://www.a.org/1/?utm_source=x\n2026-03-01,chatgpt,q,https://a.org/2\n")
     r = import_citations(ledger, f, PageIndex(PAGES))
-    assert r.added == 1 and "1 duplicate row(s) counted once: rows 3" in r.notes
+    assert r.added == 1 and "1 duplicate row counted once: rows 3" in r.notes
     with ledger.session() as s:
         assert s.scalar(select(func.count()).select_from(CitedUrlRow)) == 2
 
@@ -214,8 +214,8 @@ def test_backlinks_dedupe_on_normalised_urls_and_report_missing_first_seen(ledge
              "https://two.org/b,https://citecast.dev/bvd,,true\n")
     r = import_backlinks(ledger, f, PageIndex(PAGES))
     assert (r.added, r.matched) == (2, {"bvd": 2})
-    assert r.notes == ["1 row(s) repeat a link (same source and target, normalised): counted once",
-                       "1 link(s) without a first-seen date: rows 4"]
+    assert r.notes == ["1 row repeats a link (same source and target, normalised): counted once",
+                       "1 link without a first-seen date: rows 4"]
     with ledger.session() as s:
         rows = {r.source_domain: r for r in s.scalars(select(BacklinkRow))}
     # the earlier sighting wins, its follow unknown (empty cell) is no dofollow

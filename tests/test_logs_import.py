@@ -263,7 +263,7 @@ def test_refresh_agents_replaces_the_list_and_keeps_it_on_failure(project):
         before = stored.read_bytes()
         for answer, expected in ((Reply(200, "<html>rate limited</html>"), "not JSON"),
                                  (Reply(503, {"error": "unavailable"}), "HTTP 503"),
-                                 (Reply(200, {"GPTBot": {"function": "x"}}), "only 1 agents")):
+                                 (Reply(200, {"GPTBot": {"function": "x"}}), "only 1 agent;")):
             server.answer = answer
             out = cli("logs", "refresh-agents", "--url", f"{server.url}/robots.json", "--timeout", "2")
             assert out.exit_code == 1 and expected in out.output

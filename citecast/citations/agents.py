@@ -32,6 +32,7 @@ from datetime import datetime, timezone
 from importlib import resources
 from pathlib import Path
 from typing import Any, Iterable, Mapping
+from citecast.words import count, plural
 
 CLASSES = ("training", "search", "user", "other")
 SEED = "ai_agents.json"
@@ -128,9 +129,9 @@ def parse_agents(text: str, source: str) -> dict[str, dict[str, Any]]:
     bad = [name for name, entry in data.items()
            if not isinstance(entry, dict) or not isinstance(entry.get("function"), str)]
     if bad:
-        raise AgentListError(f"{source}: {len(bad)} agent(s) without a `function` text, e.g. {bad[:3]}")
+        raise AgentListError(f"{source}: {count(len(bad), 'agent')} without a `function` text, e.g. {bad[:3]}")
     if len(data) < MIN_AGENTS:
-        raise AgentListError(f"{source}: only {len(data)} agents; the ai.robots.txt list has well over {MIN_AGENTS}")
+        raise AgentListError(f"{source}: only {count(len(data), 'agent')}; the ai.robots.txt list has well over {MIN_AGENTS}")
     return data
 
 
@@ -147,7 +148,7 @@ def load_agents(state_dir: Path | None, overrides: Mapping[str, str] | None = No
         return AgentList(data, source=str(path), overrides=overrides, updated=updated)
     text = resources.files("citecast.citations").joinpath("data", SEED).read_text(encoding="utf-8")
     data = json.loads(text)  # our own file: its shape is a test's business, not the user's
-    return AgentList(data, source=f"seed ({len(data)} agents; run `citecast logs refresh-agents`)",
+    return AgentList(data, source=f"seed ({count(len(data), 'agent')}; run `citecast logs refresh-agents`)",
                      overrides=overrides)
 
 
@@ -160,7 +161,7 @@ class RefreshResult:
     reclassed: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
-        lines = [f"{self.path}: {self.agents} agents"]
+        lines = [f"{self.path}: {count(self.agents, 'agent')}"]
         for label, names in (("added", self.added), ("removed", self.removed), ("class changed", self.reclassed)):
             if names:
                 shown = ", ".join(names[:15]) + (f" and {len(names) - 15} more" if len(names) > 15 else "")
@@ -269,7 +270,7 @@ class Verifier:
         known = set(known)
         unknown = [a for a in specs if known and a not in known]
         if unknown:
-            raise AgentListError(f"IP ranges for unknown agent(s) {unknown}: use the agent's name as the list has it "
+            raise AgentListError(f"IP ranges for unknown {plural('agent', len(unknown))} {unknown}: use the agent's name as the list has it "
                                  "(e.g. GPTBot, OAI-SearchBot, ChatGPT-User, PerplexityBot, Perplexity-User)")
         merged: dict[str, list[Network]] = {}
         for agent, path in specs.items():

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable
 
 from citecast.citations.model import Cited, Observation, PageIndex, is_url, normalize_url, url_domain
+from citecast.words import count, plural
 
 if TYPE_CHECKING:
     from citecast.ledger.store import Ledger
@@ -144,7 +145,7 @@ def resolve_columns(header: list[str], fields: tuple[FieldSpec, ...], preset: st
     names = {f.name for f in fields}
     unknown = set(mapping) - names
     if unknown:
-        raise ImportFailed(file, f"unknown field(s) in the mapping: {sorted(unknown)}", [f"fields: {sorted(names)}"])
+        raise ImportFailed(file, f"unknown {plural('field', len(unknown))} in the mapping: {sorted(unknown)}", [f"fields: {sorted(names)}"])
     if preset != "auto" and preset not in presets:
         raise ImportFailed(file, f"unknown preset {preset!r}", [f"presets: auto, {', '.join(presets)}"])
     by_key = {}
@@ -295,12 +296,12 @@ class ImportResult:
     def summary(self) -> str:
         what = "answers" if self.kind == "citations" else "links"
         extended = f", {self.extended} completed by this fuller export" if self.extended else ""
-        lines = [f"{self.file}: {self.rows} rows, {self.added} {what} added{extended}, {self.skipped} already imported "
+        lines = [f"{self.file}: {count(self.rows, 'row')}, {self.added} {what} added{extended}, {self.skipped} already imported "
                  f"(preset {self.preset})"]
         for slug, n in sorted(self.matched.items()):
-            lines.append(f"  {slug}: {n} rows")
+            lines.append(f"  {slug}: {count(n, 'row')}")
         if self.unmatched:
-            lines.append(f"  {self.unmatched} rows name URLs that are none of our pages")
+            lines.append(f"  {count(self.unmatched, 'row')} {plural('names', self.unmatched)} URLs that are none of our pages")
         lines += [f"  {n}" for n in self.notes]
         return "\n".join(lines)
 
@@ -342,9 +343,9 @@ def import_citations(ledger: "Ledger", path: Path, index: PageIndex, *, preset: 
                                                     dict(engine=engine, surface=surface, topic=topic),
                                                     date_format, order)
     if problems:
-        raise ImportFailed(file, f"{len(problems)} bad row(s)", problems)
+        raise ImportFailed(file, f"{count(len(problems), 'bad row')}", problems)
     if duplicates:
-        result.notes.append(f"{len(duplicates)} duplicate row(s) counted once: rows "
+        result.notes.append(f"{count(len(duplicates), 'duplicate row')} counted once: rows "
                             + ", ".join(map(str, duplicates[:MAX_LISTED])) + (" ..." if len(duplicates) > MAX_LISTED else ""))
     _write_citations(ledger, path, preset, list(groups.values()), index, result)
     return result
@@ -515,11 +516,11 @@ def import_backlinks(ledger: "Ledger", path: Path, index: PageIndex, *, preset: 
         result.notes += [note] if note else []
     links, problems, repeats, undated = _backlink_rows(rows, cols, index, result, preset, target, date_format, order)
     if problems:
-        raise ImportFailed(file, f"{len(problems)} bad row(s)", problems)
+        raise ImportFailed(file, f"{count(len(problems), 'bad row')}", problems)
     if repeats:
-        result.notes.append(f"{repeats} row(s) repeat a link (same source and target, normalised): counted once")
+        result.notes.append(f"{count(repeats, 'row')} {plural('repeats', repeats)} a link (same source and target, normalised): counted once")
     if undated:
-        result.notes.append(f"{len(undated)} link(s) without a first-seen date: rows "
+        result.notes.append(f"{count(len(undated), 'link')} without a first-seen date: rows "
                             + ", ".join(map(str, undated[:MAX_LISTED])) + (" ..." if len(undated) > MAX_LISTED else ""))
     for link in links.values():
         if link["page"]:

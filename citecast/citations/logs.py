@@ -30,6 +30,7 @@ from urllib.parse import parse_qsl, unquote, unquote_plus
 
 from citecast.citations.agents import UNKNOWN, AgentList, Verifier
 from citecast.citations.model import PageIndex, normalize_url
+from citecast.words import count, plural
 
 if TYPE_CHECKING:
     from citecast.ledger.store import Ledger
@@ -103,17 +104,17 @@ class LogImportResult:
     agents_source: str = ""
 
     def summary(self) -> str:
-        lines = [f"{self.file} ({self.fmt}): {self.lines} lines, {self.requests} requests, "
+        lines = [f"{self.file} ({self.fmt}): {count(self.lines, 'line')}, {count(self.requests, 'request')}, "
                  f"{self.fetches} by AI agents, {self.referrals} AI referral visits; "
                  f"{self.page_hits} on our pages: {self.added} added, {self.known} already imported"]
         if self.bad:
-            lines.append(f"  {self.bad} lines not in {self.fmt} format, e.g. " + "; ".join(self.bad_examples[:3]))
+            lines.append(f"  {count(self.bad, 'line')} not in {self.fmt} format, e.g. " + "; ".join(self.bad_examples[:3]))
         for (agent, klass, verified), n in sorted(self.by_agent.items(), key=lambda kv: -kv[1])[:12]:
             lines.append(f"  {agent} ({klass}, {verified}): {n}")
         for source, n in sorted(self.by_source.items(), key=lambda kv: -kv[1]):
             lines.append(f"  referrals from {source}: {n}")
         for page, n in sorted(self.by_page.items()):
-            lines.append(f"  page {page}: {n} hits")
+            lines.append(f"  page {page}: {count(n, 'hit')}")
         return "\n".join(lines)
 
 
@@ -424,7 +425,7 @@ def scan_w3c(lines: Iterator[str], matcher: Matcher, result: LogImportResult, fi
         tab = "\t" in line
         values = line.rstrip("\r\n").split("\t" if tab else " ")
         if len(values) <= max(cols.values()):
-            _bad(result, f"line {result.lines}: {len(values)} fields, the #Fields line names more")
+            _bad(result, f"line {result.lines}: {count(len(values), 'field')}, the #Fields line names more")
             continue
         result.requests += 1
         decode = unquote if tab else unquote_plus
@@ -471,7 +472,7 @@ def json_mapping(preset: str | None, mapping: Mapping[str, str], file: str) -> d
         raise LogImportFailed(f"{file}: unknown JSON preset {preset!r}; presets: {', '.join(JSON_PRESETS)}")
     unknown = set(mapping) - set(JSON_FIELDS)
     if unknown:
-        raise LogImportFailed(f"{file}: unknown field(s) in --map: {sorted(unknown)}; fields: {', '.join(JSON_FIELDS)}")
+        raise LogImportFailed(f"{file}: unknown {plural('field', len(unknown))} in --map: {sorted(unknown)}; fields: {', '.join(JSON_FIELDS)}")
     got = {**JSON_PRESETS.get(preset or "", {}), **mapping}
     missing = [f for f in JSON_REQUIRED if not got.get(f)]
     if missing:
@@ -584,7 +585,7 @@ def _check_format(result: LogImportResult, file: str, final: bool = False) -> No
     looked = result.requests + result.bad
     if looked == 0:
         if final and result.lines and not result.skipped:
-            raise LogImportFailed(f"{file}: no request lines found ({result.lines} lines)")
+            raise LogImportFailed(f"{file}: no request lines found ({count(result.lines, 'line')})")
         return
     if result.bad / looked > BAD_SHARE:
         example = "; ".join(result.bad_examples[:2])

@@ -25,6 +25,7 @@ from citecast.citations.model import (
     record_failed_call,
     record_observation,
 )
+from citecast.words import count
 
 if TYPE_CHECKING:
     from citecast.ledger.store import Ledger
@@ -70,12 +71,12 @@ class ProbeResult:
         lines = [f"probe {self.run_id}: {len(self.recorded)}/{self.asked} answers recorded, "
                  f"{len(self.failures)} failed, brand mentioned in {self.brand_mentions}"]
         if self.recorded:
-            cost = f"${self.cost_usd:.4f}" + (f" (+{self.unpriced} answers without prices)" if self.unpriced else "")
+            cost = f"${self.cost_usd:.4f}" + (f" (+{count(self.unpriced, 'answer')} without prices)" if self.unpriced else "")
             lines.append(f"  engines ran {self.searches} searches; cost {cost}")
         for slug, n in sorted(self.cited_pages.items()):
             lines.append(f"  {slug}: cited in {n}")
         lines += [f"  notice: {n}" for n in self.notices]
-        lines += [f"  notice: {text} (in {n} answers)" for text, n in sorted(self.answer_notices.items())]
+        lines += [f"  notice: {text} (in {count(n, 'answer')})" for text, n in sorted(self.answer_notices.items())]
         lines += [f"  failed: {f}" for f in self.failures]
         return "\n".join(lines)
 

@@ -8,6 +8,7 @@ from typing import Optional
 import typer
 
 from citecast.cli.citations import _settings
+from citecast.words import count
 
 
 def register(app: typer.Typer) -> None:
@@ -49,7 +50,7 @@ def register(app: typer.Typer) -> None:
                 for a in drawn]}, indent=2))
             return
         verb = "would assign" if dry_run else "assigned"
-        typer.echo(f"{verb} {len(drawn)} pages (seed {seed}, strata {strata}):")
+        typer.echo(f"{verb} {count(len(drawn), 'page')} (seed {seed}, strata {strata}):")
         for a in drawn:
             note = f"  (editor's cohort: {set_by_editor[a.page]} wins)" if a.page in set_by_editor else ""
             typer.echo(f"  {a.stratum:<24} {a.page:<40} {a.arm}{note}")

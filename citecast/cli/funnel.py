@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Optional
 
 import typer
+from citecast.words import plural
 
 
 # What the terminal shows of each table (the CSV files have every column): column -> label.
@@ -82,7 +83,7 @@ def register_engagement(app: typer.Typer) -> None:
 
         unknown = [c for c in channel if c not in KNOWN_CHANNELS]
         if unknown:
-            raise typer.BadParameter(f"unknown channel(s) {unknown}: choose from {list(KNOWN_CHANNELS)}",
+            raise typer.BadParameter(f"unknown {plural('channel', len(unknown))} {unknown}: choose from {list(KNOWN_CHANNELS)}",
                                      param_hint="--channel")
         settings = _settings()
         ledger = open_ledger(settings)

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import List, Optional
 
 import typer
+from citecast.words import count
 
 
 def _settings():
@@ -109,7 +110,7 @@ def register(app: typer.Typer) -> None:
 
         settings = _settings()
         agents = load_agents(settings.path("state"), settings.logs.agent_classes)
-        typer.echo(f"{len(agents)} agents from {agents.source}")
+        typer.echo(f"{count(len(agents), 'agent')} from {agents.source}")
         for klass, n in agents.classes().items():
             names = sorted((a.name for a in agents.agents.values() if a.klass == klass), key=str.lower)
             typer.echo(f"  {klass}: {n}  ({', '.join(names[:8])}{', ...' if n > 8 else ''})")

@@ -12,6 +12,7 @@ from typing import Optional
 import typer
 
 from citecast.cli.citations import _settings, _when
+from citecast.words import count
 
 
 def register(app: typer.Typer) -> None:
@@ -52,7 +53,7 @@ def register(app: typer.Typer) -> None:
             return
         for g in groups:
             where = f"page {g.page}" if g.page else f"topic {g.topic} (queries of no page)"
-            typer.echo(f"{where}: {g.answers} answers searched")
+            typer.echo(f"{where}: {count(g.answers, 'answer')} searched")
             for s in g.suggestions:
                 typer.echo(f"  {s.answers:>4}  {s.share * 100:5.1f}%  {s.query}   [{', '.join(s.engines)}]")
             if not g.suggestions:

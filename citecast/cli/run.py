@@ -167,7 +167,7 @@ def _posts_table(summary: dict) -> None:
 
 def _print_notes(summary: dict, details: bool) -> None:
     """Failures and links (when the table did not already give them), the counts, LLM use, skipped pages."""
-    from citecast.words import count
+    from citecast.words import count, plural
 
     out = console()
     for p in summary["posts"] if details else []:
@@ -187,7 +187,7 @@ def _print_notes(summary: dict, details: bool) -> None:
                   "`citecast ledger --json` shows why (generator_note)[/yellow]", soft_wrap=True)
     if llm.get("tokens_in") or llm.get("tokens_out"):
         by = ", ".join(f"{n} {g}" for g, n in sorted(llm["generators"].items()))
-        out.print(f"LLM: {count(llm['tokens_in'], 'token')} in, {llm['tokens_out']:,} out, "
+        out.print(f"LLM: {llm['tokens_in']:,} {plural('token', llm['tokens_in'])} in, {llm['tokens_out']:,} out, "
                   f"~${llm['cost_usd']:.4f} ({by})", soft_wrap=True)
     errors = [p for p in summary["problems"] if ": error: " in p]
     if errors:

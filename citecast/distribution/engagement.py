@@ -13,6 +13,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, Sequence
+from citecast.words import count
 
 if TYPE_CHECKING:
     from citecast.ledger.store import Ledger
@@ -93,7 +94,7 @@ def read_back(settings: Any, ledger: "Ledger", now: datetime | None = None, on_d
     for name, dues in sorted(by_channel.items()):
         resolved = resolve(name, settings.channel_options(name), settings.path("outbox"))
         if not resolved.live:
-            result.notes.append(f"{name}: {len(dues)} posts not read ({resolved.reason})")
+            result.notes.append(f"{name}: {count(len(dues), 'post')} not read ({resolved.reason})")
             continue
         try:
             counts = read_counts(resolved.channel, [d.platform_id for d in dues])

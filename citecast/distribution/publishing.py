@@ -50,6 +50,7 @@ from citecast.ledger.store import Ledger, event_key, owner_is_gone
 from citecast.ledger.tables import EventRow, utcnow
 from citecast.pages.loading import Page
 from citecast.posts import Draft, Post, Published
+from citecast.words import count
 
 MAX_ATTEMPTS = 3
 MAX_WAIT_SECONDS = 120.0
@@ -239,7 +240,7 @@ def publish_channel(
         page = item.page
         if pacing.daily_cap and channel.live:
             if ledger.count_published_since(channel.name, utcnow() - timedelta(days=1)) >= pacing.daily_cap:
-                done(Outcome(page.slug, channel.name, slot, "deferred", f"daily cap of {pacing.daily_cap} posts reached"))
+                done(Outcome(page.slug, channel.name, slot, "deferred", f"daily cap of {count(pacing.daily_cap, 'post')} reached"))
                 continue
         seq = ledger.next_seq(page.slug, channel.name, slot) if force else 0
         post = channel.render(item.draft, page_options(page)) if item.draft else None

@@ -25,6 +25,7 @@ from citecast.pages.problems import Problem
 from citecast.distribution.publishing import Item, Outcome, Pacing, publish_channel, reconcile, settle
 from citecast.distribution.selection import LastDistribution, Selection, iso_slot, select_due, slot_monday
 from citecast.distribution.templates import Templates
+from citecast.words import count, plural
 
 
 @dataclass
@@ -274,7 +275,7 @@ def write_review(plan: Plan, drafted: list[PageDrafts]) -> tuple[str, Path]:
     folder.mkdir(parents=True, exist_ok=True)
     keys = review_keys(drafted)
     lines = [f"# Review: distribution, week {plan.slot}", "",
-             f"{len(keys)} post(s) wait for a decision. Approve all, approve some (by their page:channel key) "
+             f"{count(len(keys), 'post')} {plural('waits', len(keys))} for a decision. Approve all, approve some (by their page:channel key) "
              "or reject with a reason; nothing is posted until then.", ""]
     for pd in drafted:
         for channel in sorted(pd.drafts):

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 from citecast.settings import CADENCE_WEEKS
 from citecast.pages.loading import Page
+from citecast.words import count
 
 SLOT_RE = re.compile(r"^(\d{4})-W(\d{2})$")
 
@@ -123,5 +124,5 @@ def select_due(
     budget = max(0, max_pages - len(done))
     sel.due, sel.over_budget = continuing + new[:budget], new[budget:]
     for d in sel.over_budget:
-        sel.not_due[d.page.slug] = f"over the weekly budget of {max_pages} pages"
+        sel.not_due[d.page.slug] = f"over the weekly budget of {count(max_pages, 'page')}"
     return sel

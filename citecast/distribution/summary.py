@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from citecast.distribution.run import RunReport
+from citecast.words import count
 
 ICON = {"published": "✅", "dry_run": "📝", "failed": "❌", "rejected": "⛔", "unconfirmed": "❓",
         "skipped": "⏭", "deferred": "⏳", "released": "↩"}
@@ -64,7 +65,7 @@ def markdown_summary(report: RunReport) -> str:
         lines += [f"- {_cell(str(p))}" for p in report.problems if p.severity == "error"]
         warnings = [p for p in report.problems if p.severity == "warning"]
         if warnings:
-            lines.append(f"- plus {len(warnings)} warning(s): run `citecast check`")
+            lines.append(f"- plus {count(len(warnings), 'warning')}: run `citecast check`")
     if report.not_due:
         lines += ["", "## Not due", ""]
         lines += [f"- {slug}: {why}" for slug, why in sorted(report.not_due.items())]

@@ -32,6 +32,7 @@ from citecast.pages.markup import clean_body, clean_title
 from citecast.pages.problems import Problem, display_path
 from citecast.pages.sites import Located, is_candidate, locate, slug_from_url
 from citecast.settings import CADENCE_WEEKS, KNOWN_CHANNELS, Settings
+from citecast.words import count, plural
 
 MAX_PAGE_BYTES = 1_000_000
 GC_FREEZE_EVERY = 100
@@ -164,7 +165,7 @@ class Page(BaseModel):
     def _known(cls, v: list[str]) -> list[str]:
         unknown = [c for c in v if c not in KNOWN_CHANNELS]
         if unknown:
-            raise ValueError(f"unknown channel(s) {unknown}")
+            raise ValueError(f"unknown {plural('channel', len(unknown))} {unknown}")
         return v
 
     @field_validator("subreddit")
@@ -626,7 +627,7 @@ def _weak_page_warnings(name: str, page: Page) -> list[Problem]:
     if not ex.faq:
         warn("weak page: no FAQ", "add a `## FAQ` section with `### Question?` headings")
     if ex.words <= MIN_WORDS:
-        warn(f"weak page: {ex.words} words, short for a source page", f"aim for at least {MIN_WORDS} words")
+        warn(f"weak page: {count(ex.words, 'word')}, short for a source page", f"aim for at least {MIN_WORDS} words")
     return found
 
 

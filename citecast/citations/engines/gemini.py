@@ -13,6 +13,7 @@ from typing import Any
 from citecast.citations.engines.base import Answer, Engine, Prices, Usage, get
 from citecast.citations.engines.redirects import RedirectResolver
 from citecast.citations.model import Cited
+from citecast.words import count
 
 
 def make_gemini_client(*, api_key: str, base_url: str = "", timeout: float = 60.0, max_retries: int = 2,
@@ -50,7 +51,7 @@ class GeminiEngine(Engine):
         links = [uri for uri, _ in chunks if uri]
         resolved, failed = self.resolver.resolve_all(links)
         if failed:
-            answer.notices.append(f"{len(failed)} grounding link(s) not resolved: "
+            answer.notices.append(f"{count(len(failed), 'grounding link')} not resolved: "
                                   + "; ".join(sorted(set(failed.values()))))
         cite = [Cited(resolved.get(chunks[i][0], chunks[i][0]), "citation", chunks[i][1]) for i in order if chunks[i][0]]
         retrieved = [Cited(resolved.get(uri, uri), "source", title) for uri, title in chunks if uri]

@@ -26,6 +26,7 @@ import polars as pl
 from citecast.citations.report.data import ReportData
 from citecast.citations.report.statistics import Rules, ols_effect, pages_needed, permutation_p
 from citecast.citations.report.tables import C, Table
+from citecast.words import count
 
 DISTRIBUTED = ("distribution", "both")
 
@@ -49,7 +50,7 @@ class Holdout:
         size = (f"{self.pages['distribution']} distribution vs {self.pages['holdout']} holdout pages in "
                 f"{len(self.strata)} strata, {self.rounds} rounds since assignment, {len(self.deviations)} deviations")
         if self.effect is None or self.missing:
-            need = f"; about {self.pages_needed} pages per arm would detect {rules.min_effect * 100:.0f} points" \
+            need = f"; about {count(self.pages_needed, 'page')} per arm would detect {rules.min_effect * 100:.0f} points" \
                 if self.pages_needed else ""
             return f"randomised holdout: not enough data yet ({'; '.join(self.missing) or 'no pages'}; {size}){need}"
         pts = f"{self.effect * 100:+.1f} points (95% CI {self.ci_low * 100:+.1f} to {self.ci_high * 100:+.1f})"
@@ -184,6 +185,6 @@ def power_table(cells: pl.DataFrame, rules: Rules, lift: float | None = None,
                      parts.between, parts.within])
     return Table("power", f"Pages and weeks to detect {lift * 100:.0f} points ({rules.power:.0%} power, "
                           f"α = {rules.alpha})", cols, rows,
-                 note=f"from {parts.page_weeks} page-weeks of {parts.pages} pages: a page's rate over W weeks has "
+                 note=f"from {parts.page_weeks} page-weeks of {count(parts.pages, 'page')}: a page's rate over W weeks has "
                       "variance between_var + within_var / W; pages_per_arm: two-sample t-test on page rates. "
                       "When between_var dominates, more weeks will not help: more pages will.")

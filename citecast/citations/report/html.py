@@ -14,6 +14,7 @@ from typing import Any
 
 from citecast.citations.report.tables import Report, Table
 from citecast.citations.report.text import anchor, cell_text
+from citecast.words import count
 
 CSS = """body{font:15px/1.5 system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
 h1{font-size:1.6em}h2{font-size:1.15em;margin-top:2em;border-bottom:1px solid #ddd}
@@ -75,7 +76,7 @@ def _survival_chart(report: Report) -> Any:
     fig, ax = _subplots(7, 3.4)
     for curve in report.survival.curves:
         days = [p[0] for p in curve.points]
-        ax.step(days, [p[1] * 100 for p in curve.points], where="post", label=f"{curve.cohort} ({curve.pages} pages)")
+        ax.step(days, [p[1] * 100 for p in curve.points], where="post", label=f"{curve.cohort} ({count(curve.pages, 'page')})")
         ax.fill_between(days, [p[2] * 100 for p in curve.points], [p[3] * 100 for p in curve.points], step="post",
                         alpha=0.15)
     ax.set_xlabel("days since start")
@@ -186,7 +187,7 @@ def to_html(report: Report, with_charts: bool = True) -> str:
     targets = {t.name: {anchor(t.name, r[t.head.index(t.key)]) for r in t.rows} for t in report.tables.values() if t.key}
     parts = [f"<!doctype html><html lang=en><meta charset=utf-8><title>citecast citation report</title>"
              f"<style>{CSS}</style><body><h1>Citation report <small>{e(period)}</small></h1>",
-             f"<p>{report.answers} answers from engines that cite ({report.all_answers} in all), {report.pages} pages, "
+             f"<p>{count(report.answers, 'answer')} from engines that cite ({report.all_answers} in all), {count(report.pages, 'page')}, "
              f"{report.rounds} weekly rounds; generated {e(report.generated_at.isoformat(timespec='seconds'))}.</p>",
              "<nav>" + "".join(f"<a href='#t-{e(t.name)}'>{e(t.name.replace('_', ' '))}</a>" for t in tables) + "</nav>",
              "<div class=verdict><strong>Verdict</strong><ul>"]

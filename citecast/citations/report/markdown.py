@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from citecast.citations.report.tables import Report, Table
 from citecast.citations.report.text import cell_text
+from citecast.words import count
 
 SUMMARY = ("holdout", "cohort_topic", "cohort_freshness", "time_to_citation", "time_to_citation_tests", "funnel_cohorts",
            "funnel", "retrieval", "competitors", "llm_cost_weeks")
@@ -26,7 +27,7 @@ def md_table(table: Table, max_rows: int = MAX_ROWS) -> str:
 def to_markdown(report: Report) -> str:
     period = f"{report.since.date() if report.since else 'start'} – {report.until.date() if report.until else 'now'}"
     out = [f"# Citation report ({period})", "",
-           f"{report.answers} answers from engines that cite ({report.all_answers} in all), {report.pages} pages, "
+           f"{count(report.answers, 'answer')} from engines that cite ({report.all_answers} in all), {count(report.pages, 'page')}, "
            f"{report.rounds} weekly rounds.", "", "## Verdict", ""]
     out += [f"- {line}" for line in report.verdict_lines()]
     out.append("")

@@ -17,6 +17,7 @@ from citecast.citations.model import query_key
 from citecast.citations.report import metrics as m
 from citecast.citations.report.data import ReportData
 from citecast.citations.report.tables import C, Table
+from citecast.words import count
 
 
 def retrieval_table(data: ReportData) -> Table:
@@ -46,7 +47,7 @@ def retrieval_table(data: ReportData) -> Table:
     return Table("retrieval", "Retrieved but not cited: the pages engines read and passed over",
                  C("page:text>pages", "topic", "cohort", "retrieved_in:int", "cited_in:int",
                    "retrieved_not_cited:int", "not_cited_share:rate", "engines_passing_over"), rows, key="page",
-                 note=f"over the {listing.height} answers that list the URLs they retrieved; retrieved_in: answers "
+                 note=f"over the {count(listing.height, 'answer')} that list the URLs they retrieved; retrieved_in: answers "
                       "that retrieved (or cited) the page; not_cited_share = retrieved_not_cited / retrieved_in.")
 
 

@@ -25,6 +25,7 @@ from typing import Sequence
 
 import numpy as np
 import polars as pl
+from citecast.words import count
 
 DEFAULT_PAIRS = (("distribution", "links"), ("distribution", "control"), ("links", "control"), ("both", "control"))
 PERMUTATIONS = 4000
@@ -83,7 +84,7 @@ class Comparison:
         have = min(self.pages_a, self.pages_b)
         more = max(0, self.pages_needed - have)
         text = (f"; to detect {_pts(self.min_effect_used)} points with {self.power_used:.0%} power: about "
-                f"{self.pages_needed} pages per arm ({more} more)")
+                f"{count(self.pages_needed, 'page')} per arm ({more} more)")
         if self.rounds_help is False:
             text += "; more rounds alone will not get there (most variation is between pages)"
         return text

@@ -22,6 +22,7 @@ from citecast.citations.report import metrics as m
 from citecast.citations.report.data import Link, ReportData
 from citecast.citations.report.statistics import Comparison, Rules, compare_cohorts, page_rates
 from citecast.citations.report.survival import Survival, survival
+from citecast.words import count
 
 COHORTS = ("distribution", "links", "both", "control")
 
@@ -124,7 +125,7 @@ def verdict_table(comps: Sequence[Comparison], rules: Rules) -> Table:
     return Table("verdicts", "Verdict: cohorts compared within topic, the page as the unit", cols, rows,
                  note=f"effect = topic-adjusted difference of page citation rates (a − b, OLS on cohort + topic), "
                       f"p = within-topic permutation test, Holm across comparisons; no test below "
-                      f"{rules.min_pages} pages per arm or {rules.min_rounds} weekly rounds.")
+                      f"{count(rules.min_pages, 'page')} per arm or {rules.min_rounds} weekly rounds.")
 
 
 def survival_tables(sv: Survival) -> list[Table]:
