@@ -271,3 +271,25 @@ def test_tokens_and_cost_per_post_are_in_the_ledger_and_summed(project, monkeypa
         assert sum(table.column("cost (USD)")) == pytest.approx(sum(r.cost_usd for r in rows))
     assert "LLM drafting cost per week" in written.markdown
     assert "LLM drafting cost per channel" in written.html.read_text()
+
+
+def test_the_budget_is_per_run_across_drafters(empty_project, monkeypatch, server):
+    """The Prefect flow makes a drafter per draft task: one run's tasks share one budget."""
+    from tests.test_llm_drafting import work
+
+    from citecast.distribution.llm_budget import run_budget
+    from citecast.distribution.run import make_drafter
+
+    for i in range(2):
+        one_page(empty_project, f"page-{i}")
+    settings = configure(empty_project, monkeypatch, server, concurrency=1)
+    items = work(settings)
+    first = make_drafter(settings, run_id="run-1").draft_pages(items[:1])
+    assert {d.generator for pd in first for d in pd.drafts.values()} == {"llm"}
+    shared = run_budget("run-1", settings.llm)
+    assert shared.spent.total == sum(u["prompt_tokens"] + u["completion_tokens"] for _, u in server.served) > 0
+    shared.tokens = shared.spent.total + 1  # the run has 1 token left
+    second = make_drafter(settings, run_id="run-1").draft_pages(items[1:])
+    assert {d.generator for pd in second for d in pd.drafts.values()} == {"fallback"}
+    other = make_drafter(settings, run_id="run-2").draft_pages(items[1:])
+    assert {d.generator for pd in other for d in pd.drafts.values()} == {"llm"}  # another run starts afresh
