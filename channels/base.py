@@ -24,11 +24,14 @@ threads the parts already live, so an adapter resumes instead of restarting.
 from __future__ import annotations
 
 import os
+import time
 from abc import ABC, abstractmethod
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Any, Callable, ClassVar, Iterable, Iterator
+from typing import Any, Callable, ClassVar, Iterable, Iterator, TypeVar
+
+T = TypeVar("T")
 
 from citecast.posts import Draft, Post, Published
 
@@ -196,8 +199,31 @@ class Channel(ABC):
         return timedelta(seconds=float(value)) if value is not None else self.grace
 
     @property
+    def clock_skew(self) -> timedelta:
+        """How far before the attempt lookups search: our clock and the platform's may disagree
+        (option `clock_skew_seconds`, default 10 minutes)."""
+        return timedelta(seconds=float(self.options.get("clock_skew_seconds", 600)))
+
+    @property
     def max_pages(self) -> int:
         return int(self.options.get("lookup_max_pages") or self.lookup_max_pages)
+
+    def read_retrying(self, read: Callable[[], T], attempts: int = 3, max_wait: float = 30.0) -> T:
+        """One read of a lookup (a page), tried again after a transient failure.
+
+        A lookup pages back many reads; without this one failed page in ten would
+        leave the post unconfirmed until the next run.
+        """
+        for attempt in range(1, attempts + 1):
+            try:
+                return read()
+            except (LookupIncomplete, RateLimited) as exc:
+                wait = exc.retry_after if isinstance(exc, RateLimited) and exc.retry_after is not None \
+                    else 0.1 * 2 ** attempt
+                if isinstance(exc, LookupNotPermitted) or attempt == attempts or wait > max_wait:
+                    raise
+                time.sleep(wait)
+        raise AssertionError("unreachable")
 
     def new_platform_key(self, key: str) -> str | None:
         """A key the platform deduplicates on, chosen before the first attempt; None where there is none."""

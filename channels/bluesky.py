@@ -36,7 +36,6 @@ from citecast.channels.base import (
 from citecast.posts import Post
 
 PDS = "https://bsky.social"
-CLOCK_SKEW = timedelta(minutes=10)
 COLLECTION = "app.bsky.feed.post"
 _S32 = "234567abcdefghijklmnopqrstuvwxyz"  # base32-sortable, as atproto writes TIDs
 _tid_lock = threading.Lock()
@@ -170,7 +169,7 @@ class BlueskyChannel(Channel):
 
     def lookup(self, post: Post, ticket: Ticket) -> Published | None:
         if ticket.platform_key:
-            return self._read(ticket.platform_key)
+            return self.read_retrying(lambda: self._read(ticket.platform_key))
         return self._scan(post, ticket)  # an event from before record keys were stored
 
     def _read(self, rkey: str, quiet: bool = False) -> Published | None:
@@ -198,33 +197,36 @@ class BlueskyChannel(Channel):
         if ticket.since is None:
             raise LookupIncomplete("no send time recorded for this post: cannot bound the search")
         client = self._client()
-        after = utc(ticket.since) - CLOCK_SKEW
+        after = utc(ticket.since) - self.clock_skew
         hits = []
         cursor = None
-        with self._errors("looking up recent Bluesky posts"):
-            for _ in range(self.max_pages):
-                page = client.com.atproto.repo.list_records(
+
+        def listing(cursor):
+            with self._errors("looking up recent Bluesky posts"):
+                return client.com.atproto.repo.list_records(
                     models.ComAtprotoRepoListRecords.Params(repo=self._did, collection=COLLECTION, limit=100,
-                                                            cursor=cursor)
-                )
-                whens = []
-                for rec in page.records:
-                    value = rec.value
-                    text = getattr(value, "text", None)
-                    if text is None and isinstance(value, dict):
-                        text = value.get("text")
-                    created = getattr(value, "created_at", None) or (
-                        value.get("createdAt") if isinstance(value, dict) else None)
-                    when = _parse_time(created)
-                    whens.append(when or after)
-                    if text == post.parts[0] and (when is None or when >= after):
-                        hits.append((when or after, rec.uri))
-                cursor = page.cursor
-                if not cursor or not page.records or min(whens) < after:
-                    break
-            else:
-                if not hits:
-                    raise LookupIncomplete(f"Bluesky lookup stopped after {self.max_pages} pages")
+                                                            cursor=cursor))
+
+        for _ in range(self.max_pages):
+            page = self.read_retrying(lambda: listing(cursor))
+            whens = []
+            for rec in page.records:
+                value = rec.value
+                text = getattr(value, "text", None)
+                if text is None and isinstance(value, dict):
+                    text = value.get("text")
+                created = getattr(value, "created_at", None) or (
+                    value.get("createdAt") if isinstance(value, dict) else None)
+                when = _parse_time(created)
+                whens.append(when or after)
+                if text == post.parts[0] and (when is None or when >= after):
+                    hits.append((when or after, rec.uri))
+            cursor = page.cursor
+            if not cursor or not page.records or min(whens) < after:
+                break
+        else:
+            if not hits:
+                raise LookupIncomplete(f"Bluesky lookup stopped after {self.max_pages} pages")
         if not hits:
             return None
         uri = min(hits)[1]

@@ -46,7 +46,6 @@ _RESERVED = re.compile(r"([\\|{}@\[\]()<>#*_~])")
 _ESCAPED = re.compile(r"\\([\\|{}@\[\]()<>#*_~])")
 API_BASE = "https://api.linkedin.com"
 _URN = re.compile(r"urn:li:(?:share|ugcPost|activity):\d+")
-CLOCK_SKEW = timedelta(minutes=10)
 
 
 def default_version(today: date | None = None) -> str:
@@ -165,24 +164,24 @@ class LinkedInChannel(Channel):
     def lookup(self, post: Post, ticket: Ticket) -> Published | None:
         if ticket.since is None:
             raise LookupIncomplete("no send time recorded for this post: cannot bound the search")
-        after = utc(ticket.since) - CLOCK_SKEW
+        after = utc(ticket.since) - self.clock_skew
         want = _norm(post.parts[0])
         author = quote(self._author(post), safe="")
         hits = []
         doing = "looking up recent LinkedIn posts"
-        for page in range(self.max_pages):
-            path = f"/rest/posts?author={author}&q=author&start={page * 50}&count=50&sortBy=LAST_MODIFIED"
-            resp = self._send("GET", path, doing, headers={"X-RestLi-Method": "FINDER"})
-            if resp.status_code != 200:
-                self._raise_for(resp, doing)
-            elements = (resp.json() or {}).get("elements", [])
+        start = 0
+        for _ in range(self.max_pages):
+            path = f"/rest/posts?author={author}&q=author&start={start}&count=50&sortBy=LAST_MODIFIED"
+            elements = self.read_retrying(lambda: self._page(path, doing))
             for el in elements:
                 created = datetime.fromtimestamp(el.get("createdAt", 0) / 1000, timezone.utc)
                 if created >= after and _norm(el.get("commentary", "")) == want:
                     hits.append((created, el["id"]))
             oldest = min((el.get("lastModifiedAt") or el.get("createdAt", 0) for el in elements), default=0)
-            if len(elements) < 50 or datetime.fromtimestamp(oldest / 1000, timezone.utc) < after:
-                break  # the listing ended, or it is past the attempt time
+            # A page may hold fewer than asked: only an empty one ends the listing.
+            if not elements or datetime.fromtimestamp(oldest / 1000, timezone.utc) < after:
+                break
+            start += len(elements)
         else:
             if not hits:
                 raise LookupIncomplete(f"LinkedIn lookup stopped after {self.max_pages} pages without reaching "
@@ -191,6 +190,12 @@ class LinkedInChannel(Channel):
             return None
         urn = min(hits)[1]
         return Published(id=urn, url=self._url(urn), found_by="lookup")
+
+    def _page(self, path: str, doing: str) -> list[dict]:
+        resp = self._send("GET", path, doing, headers={"X-RestLi-Method": "FINDER"})
+        if resp.status_code != 200:
+            self._raise_for(resp, doing)
+        return (resp.json() or {}).get("elements", [])
 
     def describe_reconcile(self) -> str:
         """Which way an unknown outcome is settled with this token: a read decides (403 without r_member_social)."""

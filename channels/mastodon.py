@@ -38,7 +38,6 @@ from citecast.channels.base import (
 )
 from citecast.posts import Post
 
-CLOCK_SKEW = timedelta(minutes=10)
 # Mastodon keeps an Idempotency-Key for 3,600 s after the status is created; sending again is
 # safe well inside that.
 IDEMPOTENCY_WINDOW = timedelta(minutes=50)
@@ -146,28 +145,33 @@ class MastodonChannel(Channel):
         if ticket.since is None:
             raise LookupIncomplete("no send time recorded for this status: cannot bound the search")
         api = self._api()
-        after = utc(ticket.since) - CLOCK_SKEW
+        after = utc(ticket.since) - self.clock_skew
         want = _norm(post.parts[0])
         hits = []
         max_id = None
-        with self._errors("looking up recent Mastodon statuses"):
-            me = api.me()
-            for _ in range(self.max_pages):
-                page = api.account_statuses(me["id"], limit=40, max_id=max_id, exclude_reblogs=True)
-                for s in page:
-                    if _norm(_plain(s.get("content") or "")) == want and _created(s) >= after:
-                        hits.append((int(s["id"]), str(s["id"]), s.get("url") or s.get("uri")))
-                if not page or min(_created(s) for s in page) < after:
-                    break  # newest first: the rest is older than the attempt
-                max_id = min(int(s["id"]) for s in page)
-            else:
-                if not hits:
-                    raise LookupIncomplete(f"Mastodon lookup stopped after {self.max_pages} pages without reaching "
-                                           f"{after:%Y-%m-%d %H:%M} (raise [channels.mastodon] lookup_max_pages)")
+        doing = "looking up recent Mastodon statuses"
+        me = self.read_retrying(lambda: self._read(doing, api.me))
+        for _ in range(self.max_pages):
+            page = self.read_retrying(lambda: self._read(
+                doing, api.account_statuses, me["id"], limit=40, max_id=max_id, exclude_reblogs=True))
+            for s in page:
+                if _norm(_plain(s.get("content") or "")) == want and _created(s) >= after:
+                    hits.append((int(s["id"]), str(s["id"]), s.get("url") or s.get("uri")))
+            if not page or min(_created(s) for s in page) < after:
+                break  # newest first: the rest is older than the attempt
+            max_id = min(int(s["id"]) for s in page)
+        else:
+            if not hits:
+                raise LookupIncomplete(f"Mastodon lookup stopped after {self.max_pages} pages without reaching "
+                                       f"{after:%Y-%m-%d %H:%M} (raise [channels.mastodon] lookup_max_pages)")
         if not hits:
             return None
         _, sid, url = min(hits)
         return Published(id=sid, url=url, found_by="lookup")
+
+    def _read(self, doing: str, call, *args, **kwargs):
+        with self._errors(doing):
+            return call(*args, **kwargs)
 
     # -- errors --------------------------------------------------------------
 

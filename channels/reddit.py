@@ -35,7 +35,6 @@ from citecast.channels.base import (
 from citecast.posts import Post
 
 CREDENTIALS = ("REDDIT_CLIENT_ID", "REDDIT_CLIENT_SECRET", "REDDIT_USERNAME", "REDDIT_PASSWORD")
-CLOCK_SKEW = timedelta(minutes=10)
 _WAIT = re.compile(r"(\d+)\s*(milliseconds?|seconds?|minutes?|hours?)", re.I)
 
 
@@ -155,6 +154,11 @@ class RedditChannel(Channel):
 
     # -- lookup --------------------------------------------------------------
 
+    def _page(self, reddit, path: str, params: dict):
+        """One page of the account's submissions (a praw Listing), newest first."""
+        with self._errors("looking up recent submissions on Reddit"):
+            return reddit.get(path, params=dict(params))
+
     def lookup(self, post: Post, ticket: Ticket) -> Published | None:
         if ticket.since is None:
             raise LookupIncomplete("no send time recorded for this post: cannot bound the search")
@@ -162,26 +166,29 @@ class RedditChannel(Channel):
         # A post rebuilt from the ledger may lack the page's subreddit: then title and body decide.
         sub = str(post.options.get("subreddit") or "").removeprefix("/").removeprefix("r/").lower()
         kind = post.options.get("kind") or self.options.get("kind") or "self"
-        after = utc(ticket.since) - CLOCK_SKEW
+        after = utc(ticket.since) - self.clock_skew
         body = " ".join("\n\n".join(post.parts).split())
-        cap = self.max_pages * 100  # praw asks for 100 a page
         found = []
-        seen = 0
-        with self._errors("looking up recent submissions on Reddit"):
-            me = reddit.redditor(self._creds["REDDIT_USERNAME"])
-            for s in me.submissions.new(limit=cap):  # praw pages with `after` as it goes
-                seen += 1
-                if datetime.fromtimestamp(s.created_utc, timezone.utc) < after:
-                    break  # newest first: everything further is older than the attempt
+        after_name = None
+        path = f"user/{self._creds['REDDIT_USERNAME']}/submitted"
+        for _ in range(self.max_pages):
+            params = {"limit": 100, "sort": "new", **({"after": after_name} if after_name else {})}
+            listing = self.read_retrying(lambda: self._page(reddit, path, params))
+            items = list(listing)
+            for s in items:
                 if (sub and str(s.subreddit).lower() != sub) or s.title != (post.title or ""):
                     continue
                 same = s.url == post.link if kind == "link" else " ".join((s.selftext or "").split()) == body
-                if same:
+                if same and datetime.fromtimestamp(s.created_utc, timezone.utc) >= after:
                     found.append((s.created_utc, s.id, s.permalink))
-            else:
-                if seen >= cap and not found:
-                    raise LookupIncomplete(f"Reddit lookup read {seen} submissions without reaching {after:%Y-%m-%d %H:%M} "
-                                           "(raise [channels.reddit] lookup_max_pages)")
+            after_name = listing.after
+            # newest first: the listing ended, or it has passed the attempt time
+            if not items or not after_name or min(s.created_utc for s in items) < after.timestamp():
+                break
+        else:
+            if not found:
+                raise LookupIncomplete(f"Reddit lookup stopped after {self.max_pages} pages without reaching "
+                                       f"{after:%Y-%m-%d %H:%M} (raise [channels.reddit] lookup_max_pages)")
         if not found:
             return None
         _, sid, permalink = min(found)  # the first one, should there be two

@@ -42,8 +42,6 @@ from citecast.posts import Post
 
 API_HOST = "https://api.twitter.com"
 CREDENTIALS = ("X_API_KEY", "X_API_SECRET", "X_ACCESS_TOKEN", "X_ACCESS_TOKEN_SECRET")
-# How far before `since` lookup searches: the ledger's clock and X's may disagree.
-CLOCK_SKEW = timedelta(minutes=10)
 
 
 def weighted_length(text: str) -> int:
@@ -168,30 +166,36 @@ class XChannel(Channel):
 
     def _find(self, text: str, reply_to: str | None, head: str | None, since: datetime) -> str | None:
         """The id of our tweet with this text (replying to `reply_to`) posted since `since`, else None."""
-        client = self._client()
-        start = utc(since) - CLOCK_SKEW
+        start = utc(since) - self.clock_skew
         token = None
         hits = []
-        with self._errors("looking up recent posts on X"):
-            user_id = self.options.get("user_id") or client.get_me(user_auth=True).data.id
-            for _ in range(self.max_pages):
-                resp = client.get_users_tweets(
-                    user_id, start_time=start, max_results=100, pagination_token=token,
-                    tweet_fields=["created_at", "referenced_tweets", "conversation_id"], user_auth=True,
-                )
-                for t in resp.data or []:
-                    if _reply_to(t) != reply_to or not same_text(t.text, text):
-                        continue
-                    if head and t.conversation_id and str(t.conversation_id) != head:
-                        continue
-                    hits.append(int(t.id))
-                token = (resp.meta or {}).get("next_token")
-                if not token:  # start_time bounds the listing: its end is the attempt time
-                    return str(min(hits)) if hits else None
+        user_id = self.options.get("user_id") or self.read_retrying(self._me)
+        for _ in range(self.max_pages):
+            resp = self.read_retrying(lambda: self._timeline(user_id, start, token))
+            for t in resp.data or []:
+                if _reply_to(t) != reply_to or not same_text(t.text, text):
+                    continue
+                if head and t.conversation_id and str(t.conversation_id) != head:
+                    continue
+                hits.append(int(t.id))
+            token = (resp.meta or {}).get("next_token")
+            if not token:  # start_time bounds the listing: its end is the attempt time
+                return str(min(hits)) if hits else None
         if hits:
             return str(min(hits))
         raise LookupIncomplete(f"X lookup stopped after {self.max_pages} pages without reaching {start:%Y-%m-%d %H:%M} "
                                "(raise [channels.x] lookup_max_pages)")
+
+    def _me(self) -> str:
+        with self._errors("looking up the account on X"):
+            return str(self._client().get_me(user_auth=True).data.id)
+
+    def _timeline(self, user_id: str, start: datetime, token: str | None):
+        with self._errors("looking up recent posts on X"):
+            return self._client().get_users_tweets(
+                user_id, start_time=start, max_results=100, pagination_token=token,
+                tweet_fields=["created_at", "referenced_tweets", "conversation_id"], user_auth=True,
+            )
 
     # -- errors --------------------------------------------------------------
 

@@ -21,7 +21,7 @@ import pytest
 from typer.testing import CliRunner
 
 from tests.fakes.openai_chat import FakeChatServer
-from tests.test_exactly_once_platforms import SHORT_TEMPLATE
+from tests.fakes.trials import SHORT_TEMPLATE
 from tests.fakes.platforms import FakeBluesky, FakeLinkedIn, FakeMastodon, FakeReddit, FakeX, citecast_env
 
 CHANNELS = ["x", "linkedin", "reddit", "bluesky", "mastodon"]

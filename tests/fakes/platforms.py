@@ -172,7 +172,8 @@ class FakeReddit(FakeServer):
 
     def _too_many(self) -> Reply:
         return Reply(429, {"message": "Too Many Requests", "error": 429},
-                     {"retry-after": str(self.wait), "x-ratelimit-remaining": "0", "x-ratelimit-reset": str(self.wait)})
+                     {"retry-after": str(self.wait), "x-ratelimit-remaining": "0", "x-ratelimit-used": "600",
+                      "x-ratelimit-reset": str(self.wait)})
 
     def access_token(self, req: Request, m) -> Reply:
         client_id, client_secret, username, password = self.creds
