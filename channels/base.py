@@ -120,7 +120,7 @@ class Limits:
 
 
 #: [channels.<name>] keys every adapter reads (through the methods of Channel)
-COMMON_SETTINGS_KEYS = frozenset({"grace_seconds", "lookup_max_pages"})
+COMMON_SETTINGS_KEYS = frozenset({"grace_seconds", "lookup_max_pages", "clock_skew_seconds"})
 
 
 class Channel(ABC):

@@ -306,3 +306,47 @@ def test_read_faults_are_retried_inside_a_lookup_and_never_read_as_absent(platfo
 def test_misconfigured_is_an_auth_error_that_stops_the_channel():
     assert issubclass(Misconfigured, channels.base.AuthError)
     assert Ticket(key="k").steps == []
+
+
+def test_ledger_pending_says_when_each_post_is_eligible_and_why(project, monkeypatch):
+    import json
+
+    from typer.testing import CliRunner
+
+    from citecast.cli import app
+
+    monkeypatch.setenv("COLUMNS", "250")
+    for var, value in ENV["reddit"].items():
+        monkeypatch.setenv(var, value)
+    with FAKES["reddit"]() as fake:
+        fake.stall_seconds = 0.5
+        reddit = channels.adapter_class("reddit").from_options(channel_options("reddit", fake, timeout=0.3)
+                                                               | {"grace_seconds": 600})
+        ledger = Ledger(project.settings().ledger_url)
+        fake.lag_seconds = 60
+        fake.fail_next("timeout_after_store")
+        publish(ledger, reddit, f"body {LINK}")
+        ledger.close()
+    result = CliRunner().invoke(app, ["ledger", "pending"])
+    assert result.exit_code == 0, result.output
+    assert "UTC" in result.output and "indexing lag" in result.output
+    (row,) = json.loads(CliRunner().invoke(app, ["ledger", "pending", "--json"]).output)
+    assert row["eligible_at"] and row["waiting_for"].startswith("the platform to show it")
+    assert row["status"] == "unconfirmed" and row["last_sent_at"]
+
+
+def test_channels_says_how_each_settles_an_unknown_outcome(project, monkeypatch):
+    from typer.testing import CliRunner
+
+    from citecast.cli import app
+    from tests.fakes.platforms import citecast_env
+
+    monkeypatch.setenv("COLUMNS", "400")
+    with FAKES["linkedin"]() as fake:
+        for var, value in citecast_env({"linkedin": fake}).items():
+            monkeypatch.setenv(var, value)
+        result = CliRunner().invoke(app, ["channels"])
+    assert result.exit_code == 0, result.output
+    out = " ".join(result.output.split())
+    assert "no r_member_social" in out and "DUPLICATE_POST" in out  # LinkedIn, live: asked the API
+    assert "once live: reads the record by the key" in out  # Bluesky, a dry run here

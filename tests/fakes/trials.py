@@ -52,7 +52,7 @@ queries: [what is {slug}]
 
 ## Evidence
 
-In 2025, 3 of 4 teams saw the effect, per [a study](https://example.org/study).
+In 2025, 3 of 4 teams reading {slug} in week {week} saw the effect, per [a study](https://example.org/study).
 """
 
 
@@ -119,7 +119,8 @@ def start_fakes(mix: Mix, seed: Any) -> dict[str, Any]:
 
 
 def write_site(root: Path, pages: int, week: int) -> None:
-    """The site's pages as of `week`: each week's edit changes every post's words (platforms refuse repeats)."""
+    """The site's pages as of `week`: every sentence names the page and the week, so no post repeats another
+    (X and LinkedIn refuse repeated text, and a re-share leads with another sentence of the page)."""
     repo = Path(__file__).resolve().parents[2]
     if not (root / "citecast.toml").exists():
         import shutil
@@ -200,7 +201,9 @@ def audit(fakes: dict[str, Any], events: list, figures: Figures) -> None:
         key = f"{ev.page}/{ev.channel}/{ev.slot}"
         if not parts or any(len(c) == 0 for c in copies):
             figures.lost += 1
-            figures.problems.append(f"lost: {key} ({ev.status}: {ev.error})")
+            figures.problems.append(f"lost: {key} ({ev.status}: {ev.error}; attempts {ev.attempts}, doubt since "
+                                    f"{ev.doubt_since}, last sent {ev.last_sent_at}, steps {ev.steps}, on the platform "
+                                    f"{[len(c) for c in copies]})")
             continue
         extra = sum(len(c) - 1 for c in copies)
         if extra:
