@@ -83,3 +83,10 @@ def test_faults_retried_by_the_sdk_then_raised(fake):
 def test_a_wrong_key_is_refused(fake):
     with pytest.raises(anthropic.AuthenticationError):
         engine(fake, key="wrong", retries=0).ask(Q)
+
+
+def test_an_answer_cut_at_max_tokens_says_so(fake):
+    fake.answers[f"{Q} [cut]"] = ANSWER
+    answer = engine(fake).ask(f"{Q} [cut]")
+    assert answer.notices == ["answer ended early: max_tokens"] and len(answer.citations) == 2
+    assert engine(fake).ask(Q).notices == []

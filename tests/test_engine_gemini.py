@@ -120,3 +120,13 @@ def test_a_wrong_key_is_refused(fake):
     with pytest.raises(errors.ClientError) as err:
         GeminiEngine(client, "m").ask(Q)
     assert err.value.code == 400 and "API key not valid" in str(err.value)
+
+
+def test_a_blocked_prompt_or_a_cut_answer_says_so(fake):
+    blocked = engine(fake).ask("how to [blocked]")
+    assert (blocked.text, blocked.cited) == ("", [])
+    assert blocked.notices == ["no answer: the prompt was blocked (SAFETY)"]
+    fake.answers["long one"] = Scripted(text="It goes on [cut]", citations=[(BVD, "BvD")])
+    cut = engine(fake).ask("long one")
+    assert cut.notices == ["answer ended early: MAX_TOKENS"] and [c.url for c in cut.citations] == [BVD]
+    assert engine(fake).ask(Q).notices == []

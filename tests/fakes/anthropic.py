@@ -8,7 +8,8 @@ blocks, the cited ones carrying `web_search_result_location` citations.
 Markers in the question: `[429]` rate-limited with retry-after, `[529]` overloaded,
 `[500-once]` one api_error then fine, `[hang]` no answer before the connection drops,
 `[pause]` the turn stops with `pause_turn` after the search and finishes on the next call
-(which must send the paused content back), `[tool-error]` the search fails inside a 200 answer.
+(which must send the paused content back), `[tool-error]` the search fails inside a 200 answer,
+`[cut]` the answer stops at max_tokens.
 """
 
 from __future__ import annotations
@@ -63,7 +64,7 @@ class FakeAnthropic(FakeServer):
             if [b["type"] for b in sent_back] != ["server_tool_use", "web_search_tool_result"]:
                 return Reply(400, _error("invalid_request_error", "paused content was not sent back as is"))
             return Reply(200, _message(body, blocks[2:], "end_turn"))
-        return Reply(200, _message(body, blocks, "end_turn"))
+        return Reply(200, _message(body, blocks, "max_tokens" if "[cut]" in query else "end_turn"))
 
     def blocks(self, answer: Scripted, searching: bool, tool_error: bool) -> list[dict[str, Any]]:
         if not searching:

@@ -8,7 +8,7 @@ UTF-8 bytes and listed out of answer order, queries the "model" ran.
 
 Faults come from markers in the question: `[429]` always rate-limited (RESOURCE_EXHAUSTED),
 `[500-once]` one INTERNAL error then fine, `[500]` always failing, `[hang]` no answer before the
-connection is dropped. Redirect links misbehave per `redirect_mode`: "ok", "head_refused" (405 to
+connection is dropped, `[blocked]` a prompt refused with no candidates, `[cut]` an answer stopped at MAX_TOKENS. Redirect links misbehave per `redirect_mode`: "ok", "head_refused" (405 to
 HEAD, 302 to GET), "expired" (404 for tokens in `expired`), "rate_once" (429 then 302), "slow".
 """
 
@@ -68,6 +68,9 @@ class FakeGemini(FakeServer):
                                          "status": "INTERNAL"}})
         if "[hang]" in query:
             raise Fault("stall")
+        if "[blocked]" in query:  # the prompt itself refused: no candidates at all
+            return Reply(200, {"promptFeedback": {"blockReason": "SAFETY"}, "modelVersion": f"{m.group('model')}-001",
+                               "usageMetadata": {"promptTokenCount": 12, "totalTokenCount": 12}})
         grounded = any("googleSearch" in t or "google_search" in t for t in body.get("tools") or [])
         answer = self.answers.get(query) or Scripted(text=f"No idea about {query}.")
         return Reply(200, self.body(m.group("model"), answer, grounded))
@@ -84,7 +87,7 @@ class FakeGemini(FakeServer):
                              "groundingChunkIndices": [chunks.index(url)], "confidenceScores": [0.9]})
         supports.reverse()  # only the segment offsets tell the answer order
         candidate: dict[str, Any] = {"content": {"role": "model", "parts": [{"text": text}]},
-                                     "finishReason": "STOP", "index": 0}
+                                     "finishReason": "MAX_TOKENS" if "[cut]" in answer.text else "STOP", "index": 0}
         if grounded:
             candidate["groundingMetadata"] = {
                 "webSearchQueries": list(answer.queries),

@@ -52,7 +52,8 @@ class AnthropicEngine(Engine):
         else:
             return _read(blocks, model, usage, self.prices,
                          [f"turn still paused after {self.max_continuations} continuations: answer incomplete"])
-        return _read(blocks, model, usage, self.prices, [])
+        stopped = [] if resp.stop_reason in ("end_turn", "stop_sequence") else [f"answer ended early: {resp.stop_reason}"]
+        return _read(blocks, model, usage, self.prices, stopped)
 
 
 def _read(blocks: list[Any], model: str, usage: Usage, prices: Prices, notices: list[str]) -> Answer:

@@ -47,7 +47,7 @@ class GeminiEngine(Engine):
         chunks = [(get(get(c, "web"), "uri"), get(get(c, "web"), "title")) for c in get(meta, "grounding_chunks") or []]
         order = cited_chunk_order(get(meta, "grounding_supports") or [], len(chunks))
         answer = Answer(text, model=resp.model_version or self.model,
-                        queries=[q for q in get(meta, "web_search_queries") or [] if q])
+                        queries=[q for q in get(meta, "web_search_queries") or [] if q], notices=_incomplete(resp))
         links = [uri for uri, _ in chunks if uri]
         resolved, failed = self.resolver.resolve_all(links)
         if failed:
@@ -64,6 +64,17 @@ class GeminiEngine(Engine):
         )
         answer.cost_usd = self.prices.cost(answer.usage)
         return answer
+
+
+def _incomplete(resp: Any) -> list[str]:
+    """Why an answer is empty or cut short (a blocked prompt, a safety stop, the token cap), if it is."""
+    candidate = (get(resp, "candidates") or [None])[0]
+    if candidate is None:
+        reason = get(get(resp, "prompt_feedback"), "block_reason")
+        return [f"no answer: the prompt was blocked ({getattr(reason, 'value', reason) or 'no reason given'})"]
+    finish = get(candidate, "finish_reason")
+    finish = getattr(finish, "value", finish)
+    return [] if finish in (None, "STOP") else [f"answer ended early: {finish}"]
 
 
 def cited_chunk_order(supports: list[Any], n_chunks: int) -> list[int]:
