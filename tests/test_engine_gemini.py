@@ -83,7 +83,7 @@ def test_head_refused_falls_back_to_get_and_expired_links_stay_with_a_notice():
     assert methods.count("GET") == 3  # the expired one answers 404 before HEAD is refused
     assert answer.citations[0].url == BVD
     assert answer.citations[1].url.startswith(fake.redirect_prefix)  # kept as given, not dropped
-    assert answer.notices == ["1 grounding link(s) not resolved: HTTP 404: the link expired"]
+    assert answer.notices == ["1 grounding link not resolved: HTTP 404: the link expired"]
 
 
 def test_a_rate_limited_redirect_is_retried():
