@@ -91,3 +91,21 @@ def test_help_texts_keep_their_bracketed_names():
 def test_probe_help_names_the_engines_table():
     result = runner.invoke(app, ["probe", "--help"], env={"COLUMNS": "200"})
     assert "Engine name from [citations.engines]" in result.output
+
+
+def test_probe_refuses_an_unknown_topic_unless_it_files_one_query(project):
+    result = runner.invoke(app, ["probe", "--topic", "no-such-topic"])
+    assert result.exit_code == 2, result.output
+    assert "--topic: unknown topic 'no-such-topic'" in result.output and "valid: " in result.output
+
+
+def test_queries_suggest_refuses_an_unknown_page(project):
+    result = runner.invoke(app, ["queries", "suggest", "--page", "tracking-ai-citation"])
+    assert result.exit_code == 2, result.output
+    assert "did you mean 'tracking-ai-citations'?" in result.output
+
+
+def test_engagement_refuses_an_unknown_channel(project):
+    result = runner.invoke(app, ["engagement", "--channel", "twiter"])
+    assert result.exit_code == 2, result.output
+    assert "--channel: unknown channel 'twiter'" in result.output

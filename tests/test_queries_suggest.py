@@ -65,4 +65,4 @@ def test_cli_lists_candidates_and_adds_nothing(project):
     assert [s["query"] for s in data[0]["suggestions"]] == ["geo definition", "only anthropic", "only gemini",
                                                           "only openai"]
     res = CliRunner().invoke(app, ["queries", "suggest", "--page", "nope"])
-    assert res.exit_code == 2 and "no page 'nope'" in res.output
+    assert res.exit_code == 2 and "--page: unknown page 'nope': valid: geo" in res.output

@@ -17,6 +17,18 @@ from citecast.cli.common import load_settings, refuse_unknown
 _settings = load_settings  # the name cohorts.py and queries.py import
 
 
+def _topics(settings) -> set[str]:
+    """The topics of the tracked queries (pages' `queries:` and the queries folder)."""
+    from citecast.citations.model import load_pages, open_ledger, resolve, tracked_queries
+
+    ledger = open_ledger(settings)
+    try:
+        return {q.topic for q in tracked_queries(load_pages(settings, ledger),
+                                                 resolve(settings, settings.citations.queries_dir))}
+    finally:
+        ledger.close()
+
+
 def _when(text: str | None, option: str) -> datetime | None:
     if not text:
         return None
@@ -43,6 +55,8 @@ def register(app: typer.Typer) -> None:
 
         settings = load_settings()
         refuse_unknown("--engine", engine, settings.citations.engines, "engine")
+        if topic and not query:  # with --query, --topic files that one query: any topic will do
+            refuse_unknown("--topic", [topic], _topics(settings), "topic")
         try:
             result = run_probe(settings, engine_names=engine or None, samples=samples, topic=topic, query=query)
         except NoUsableEngine as exc:

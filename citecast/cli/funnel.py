@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Optional
 
 import typer
-from citecast.words import plural
 
 
 # What the terminal shows of each table (the CSV files have every column): column -> label.
@@ -79,12 +78,9 @@ def register_engagement(app: typer.Typer) -> None:
         from citecast.citations.model import open_ledger
         from citecast.cli.logs import _settings
         from citecast.distribution.engagement import read_back
-        from citecast.settings import KNOWN_CHANNELS
+        from citecast.cli.common import refuse_channels
 
-        unknown = [c for c in channel if c not in KNOWN_CHANNELS]
-        if unknown:
-            raise typer.BadParameter(f"unknown {plural('channel', len(unknown))} {unknown}: choose from {list(KNOWN_CHANNELS)}",
-                                     param_hint="--channel")
+        refuse_channels("--channel", channel)
         settings = _settings()
         ledger = open_ledger(settings)
         try:

@@ -12,6 +12,7 @@ from typing import Optional
 import typer
 
 from citecast.cli.citations import _settings, _when
+from citecast.cli.common import refuse_unknown
 from citecast.words import count
 
 
@@ -35,10 +36,11 @@ def register(app: typer.Typer) -> None:
         ledger = open_ledger(settings)
         try:
             pages = load_pages(settings, ledger)
-            if page and page not in {p.slug for p in pages}:
-                typer.echo(f"no page {page!r}: known {sorted(p.slug for p in pages)}", err=True)
-                raise typer.Exit(2)
+            if page:
+                refuse_unknown("--page", [page], {p.slug for p in pages}, "page")
             tracked = tracked_queries(pages, resolve(settings, settings.citations.queries_dir))
+            if topic:
+                refuse_unknown("--topic", [topic], {q.topic for q in tracked}, "topic")
             groups = suggest(load_ran_queries(ledger, _when(since, "--since"), topic, page), tracked,
                              min_answers=min_answers, limit=limit)
         finally:
