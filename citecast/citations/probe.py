@@ -72,7 +72,7 @@ class ProbeResult:
                  f"{len(self.failures)} failed, brand mentioned in {self.brand_mentions}"]
         if self.recorded:
             cost = f"${self.cost_usd:.4f}" + (f" (+{count(self.unpriced, 'answer')} without prices)" if self.unpriced else "")
-            lines.append(f"  engines ran {self.searches} searches; cost {cost}")
+            lines.append(f"  engines ran {count(self.searches, 'search')}; cost {cost}")
         for slug, n in sorted(self.cited_pages.items()):
             lines.append(f"  {slug}: cited in {n}")
         lines += [f"  notice: {n}" for n in self.notices]

@@ -89,7 +89,7 @@ def register(app: typer.Typer) -> None:
 
 def _print_deviations(devs) -> None:
     if devs:
-        typer.echo(f"{len(devs)} deviations (analysed by arm all the same: intention to treat):")
+        typer.echo(f"{count(len(devs), 'deviation')} (analysed by arm all the same: intention to treat):")
         for d in devs:
             typer.echo(f"  {d.page}: {d.reason}")
 

@@ -47,8 +47,9 @@ class Holdout:
     missing: list[str] = field(default_factory=list)
 
     def text(self, rules: Rules) -> str:
-        size = (f"{self.pages['distribution']} distribution vs {self.pages['holdout']} holdout pages in "
-                f"{len(self.strata)} strata, {self.rounds} rounds since assignment, {len(self.deviations)} deviations")
+        size = (f"{self.pages['distribution']} distribution vs {count(self.pages['holdout'], 'holdout page')} in "
+                f"{count(len(self.strata), 'stratum', 'strata')}, {count(self.rounds, 'round')} since assignment, "
+                f"{count(len(self.deviations), 'deviation')}")
         if self.effect is None or self.missing:
             need = f"; about {count(self.pages_needed, 'page')} per arm would detect {rules.min_effect * 100:.0f} points" \
                 if self.pages_needed else ""
@@ -108,10 +109,10 @@ def estimate(data: ReportData, cells: pl.DataFrame, rules: Rules) -> Holdout:
     h.rounds = int(after.filter(pl.col("page").is_in(sel["page"].to_list()))["week"].n_unique()) if sel.height else 0
     for arm, n in h.pages.items():
         if n < rules.min_pages:
-            h.missing.append(f"{arm} has {n} page{'' if n == 1 else 's'} with answers in shared strata "
+            h.missing.append(f"{arm} has {count(n, 'page')} with answers in shared strata "
                              f"(need {rules.min_pages})")
     if h.rounds < rules.min_rounds:
-        h.missing.append(f"{h.rounds} round{'' if h.rounds == 1 else 's'} (need {rules.min_rounds})")
+        h.missing.append(f"{count(h.rounds, 'round')} (need {rules.min_rounds})")
     y = sel["rate"].to_numpy().astype(float)
     treat = (sel["arm"].to_numpy() == "distribution").astype(float)
     strata = sel["stratum"].to_numpy()
