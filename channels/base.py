@@ -138,7 +138,7 @@ class Channel(ABC):
     can_lookup: ClassVar[bool] = False
     # How long a post may take to show up in the platform's reads after it was stored; an
     # unconfirmed post that a lookup misses is re-sent only after this (option `grace_seconds`).
-    grace: ClassVar[timedelta] = timedelta(minutes=5)
+    grace: ClassVar[timedelta] = timedelta(seconds=60)
     # How lookups page back: the bound, in pages (option `lookup_max_pages`).
     lookup_max_pages: ClassVar[int] = 10
     # True where sending the identical post again is refused with a refusal naming the post that

@@ -158,8 +158,9 @@ class BlueskyChannel(Channel):
         try:
             with self._errors("posting to Bluesky", kind="write"):
                 ref = client.app.bsky.feed.post.create(self._did, record, rkey=ticket.platform_key)
-        except Unconfirmed:
-            # A create on a key that exists fails with a bare 500: the record decides.
+        except (Unconfirmed, Rejected):
+            # A create on a key that exists fails (a bare 500 from the PDS; other servers may say 400 or
+            # 409): a record under our key can only be this post, so the record decides.
             if ticket.platform_key and (found := self._read(ticket.platform_key, quiet=True)):
                 return found
             raise

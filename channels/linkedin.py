@@ -45,7 +45,7 @@ from citecast.posts import Draft, Post
 _RESERVED = re.compile(r"([\\|{}@\[\]()<>#*_~])")
 _ESCAPED = re.compile(r"\\([\\|{}@\[\]()<>#*_~])")
 API_BASE = "https://api.linkedin.com"
-_URN = re.compile(r"urn:li:(?:share|ugcPost|activity):\d+")
+_URN = re.compile(r"urn:li:(?!person:|organization:)[A-Za-z]+:\d+")  # the post a refusal names
 
 
 def default_version(today: date | None = None) -> str:
@@ -69,7 +69,7 @@ class LinkedInChannel(Channel):
     settings_keys = frozenset({"access_token_block", "author", "version", "timeout", "base_url", "title", "description"})
     limits = Limits(max_length=3000)
     can_lookup = True
-    grace = timedelta(minutes=5)
+    grace = timedelta(seconds=60)
     resend_reveals_duplicate = True
     reconcile_note = ("looks the post up among the author's posts (needs r_member_social); where the token may not "
                       "read them (w_member_social only) it re-sends the identical post after the grace period and "
@@ -250,7 +250,7 @@ class LinkedInChannel(Channel):
                 "(or w_organization_social for an organisation author)"
             )
         if status == 422 and "DUPLICATE_POST" in (resp.text or ""):
-            urn = _URN.search(str(data.get("message") or resp.text))
+            urn = _URN.search(str(data.get("message") or "")) or _URN.search(resp.text or "")
             existing = Published(urn.group(0), self._url(urn.group(0)), found_by="DUPLICATE_POST refusal") if urn else None
             raise Duplicate(f"LinkedIn refused the post as a duplicate (DUPLICATE_POST): {detail}", existing)
         if status >= 500 or status in (408, 409):

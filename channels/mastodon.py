@@ -59,7 +59,7 @@ class MastodonChannel(Channel):
     settings_keys = frozenset({"api_base_url", "access_token_block", "timeout", "visibility", "language"})
     limits = Limits(max_length=500, count=status_length)
     can_lookup = True
-    grace = timedelta(minutes=2)
+    grace = timedelta(seconds=30)
     reconcile_note = ("sends again with the same Idempotency-Key within 50 minutes of the attempt (Mastodon answers "
                       "with the status it already made); later, looks the status up in the account's statuses")
 

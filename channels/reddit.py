@@ -57,7 +57,7 @@ class RedditChannel(Channel):
                                "lookup_limit", "timeout", "oauth_url", "reddit_url", "web_url"})
     limits = Limits(max_length=40_000, title_max=300, title_required=True)
     can_lookup = True
-    grace = timedelta(minutes=5)
+    grace = timedelta(seconds=60)
     reconcile_note = ("looks the submission up in the account's submissions (paging back to the attempt); "
                       "re-sends only when it is still missing after the grace period")
 

@@ -69,7 +69,7 @@ class XChannel(Channel):
                                "user_id", "timeout", "api_base"})
     limits = Limits(max_length=280, count=weighted_length, max_parts=6, unit="weighted characters")
     can_lookup = True
-    grace = timedelta(minutes=5)
+    grace = timedelta(seconds=60)
     reconcile_note = ("looks the post up in the account's timeline (paging back to the attempt; each thread part "
                       "in its conversation); re-sends only what is still missing after the grace period")
 
@@ -179,7 +179,9 @@ class XChannel(Channel):
                     continue
                 hits.append(int(t.id))
             token = (resp.meta or {}).get("next_token")
-            if not token:  # start_time bounds the listing: its end is the attempt time
+            oldest = min((t.created_at for t in resp.data or [] if t.created_at), default=None)
+            # start_time bounds the listing, so its end is the attempt time; a page already older says so too
+            if not token or (oldest is not None and utc(oldest) < start):
                 return str(min(hits)) if hits else None
         if hits:
             return str(min(hits))

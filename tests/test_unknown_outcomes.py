@@ -65,6 +65,13 @@ def settle(ledger, channel, run="run-2"):
     return reconcile(ledger, channel, owner_id(run), run)
 
 
+def wait_until(ts) -> None:
+    from datetime import datetime, timezone
+
+    ts = ts if ts.tzinfo else ts.replace(tzinfo=timezone.utc)
+    time.sleep(max(0.0, (ts - datetime.now(timezone.utc)).total_seconds()) + 0.1)
+
+
 def only_event(ledger):
     (ev,) = ledger.events(slot=SLOT)
     return ev
@@ -92,8 +99,8 @@ def test_a_failed_lookup_never_releases_the_claim(platform, ledger):
 @pytest.mark.parametrize("platform", ["reddit"], indirect=True)
 def test_indexing_lag_is_waited_out_then_the_post_is_found_not_resent(platform, ledger):
     fake, make = platform
-    fake.lag_seconds = 1.0
-    reddit = make(grace_seconds=2)
+    fake.lag_seconds = 3.0
+    reddit = make(grace_seconds=6)
     fake.fail_next("timeout_after_store")
     (out,) = publish(ledger, reddit, f"body {LINK}")
     assert out.status == "unconfirmed" and "sent again from" in out.detail
@@ -101,7 +108,7 @@ def test_indexing_lag_is_waited_out_then_the_post_is_found_not_resent(platform, 
     assert ev.eligible_at is not None and ev.wait_reason == "lag" and ev.doubt_since is not None
     (early,) = settle(ledger, reddit)  # not visible yet, inside the grace period: it waits
     assert early.status == "unconfirmed" and "indexing" in early.detail
-    time.sleep(1.1)
+    time.sleep(3.1)
     (done,) = settle(ledger, reddit, "run-3")
     assert done.status == "published" and len(fake.posts) == 1
 
@@ -148,13 +155,13 @@ def test_a_repeat_refused_without_an_unknown_outcome_is_rejected(platform, ledge
 @pytest.mark.parametrize("platform", ["linkedin"], indirect=True)
 def test_linkedin_without_read_scope_resends_and_records_the_post_duplicate_post_names(platform, ledger):
     fake, make = platform
-    li = make(grace_seconds=1.5)
+    li = make(grace_seconds=4)
     fake.fail_next("timeout_after_store")
     (out,) = publish(ledger, li, f"Backlinks (still) matter? {LINK}")
     assert out.status == "unconfirmed"
     (early,) = settle(ledger, li)
     assert early.status == "unconfirmed" and only_event(ledger).wait_reason == "scope"
-    time.sleep(1.6)
+    wait_until(only_event(ledger).eligible_at)
     (done,) = settle(ledger, li, "run-3")
     assert done.status == "published" and done.platform_id == fake.posts[0]["id"] and len(fake.posts) == 1
     assert only_event(ledger).found_by == "DUPLICATE_POST refusal"
