@@ -224,7 +224,7 @@ def ledger_resolve(
         if row is None or row.status not in ("unconfirmed", "pending"):
             fail(f"Event {event_id} is not waiting for a decision (see `citecast ledger pending`).", code=1)
         if posted:
-            ledger.finish(event_id, "published", platform_url=posted, error=None)
+            ledger.finish(event_id, "published", platform_url=posted, found_by="by hand", error=None)
         else:
             ledger.finish(event_id, "failed", error="not on the platform (resolved by hand); the next run re-posts")
     finally:
