@@ -182,8 +182,11 @@ class BlueskyChannel(Channel):
             with self._errors("reading the post's record on Bluesky"):
                 try:
                     got = client.app.bsky.feed.post.get(self._did, rkey)
-                except ae.BadRequestError as exc:
-                    if getattr(getattr(exc.response, "content", None), "error", None) == "RecordNotFound":
+                except ae.RequestErrorBase as exc:
+                    response = getattr(exc, "response", None)
+                    # The PDS answers 400 RecordNotFound; a server that answers 404 means the same.
+                    if getattr(getattr(response, "content", None), "error", None) == "RecordNotFound" or (
+                            response is not None and response.status_code == 404):
                         return None
                     raise
         except ChannelError:

@@ -169,7 +169,9 @@ class XChannel(Channel):
         start = utc(since) - self.clock_skew
         token = None
         hits = []
-        user_id = self.options.get("user_id") or self.read_retrying(self._me)
+        if not self.options.get("user_id"):  # asked once per channel: X limits users/me reads
+            self.options["user_id"] = self.read_retrying(self._me)
+        user_id = self.options["user_id"]
         for _ in range(self.max_pages):
             resp = self.read_retrying(lambda: self._timeline(user_id, start, token))
             for t in resp.data or []:
