@@ -35,7 +35,7 @@ LONG = {"survival_curves", "funnel_timeline"}  # in the CSV files; the charts sh
 
 def _png(fig: Any) -> str:
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=100)  # constrained layout: one draw (bbox_inches="tight" draws twice)
+    fig.savefig(buf, format="png", dpi=90)  # constrained layout: one draw (bbox_inches="tight" draws twice)
     return base64.b64encode(buf.getvalue()).decode("ascii")
 
 

@@ -220,8 +220,7 @@ def competitor_tables(data: ReportData, top: int) -> list[Table]:
     by_url = (cited.group_by("topic", "normalized_url").len("answers")
               # normalised URLs are https://host[:port]/..., host lower case without www.: the domain is the host
               .with_columns(pl.col("normalized_url").str.extract(r"^https?://([^/:?#]+)", 1).alias("domain"))
-              .join(m.url_frame(data.pages, data.copies), on="normalized_url", how="left")
-              .sort(["topic", "answers", "normalized_url"], descending=[False, True, False]))
+              .join(m.url_frame(data.pages, data.copies), on="normalized_url", how="left"))
     urls = by_url.select("normalized_url", "domain", "page").unique("normalized_url")
     ours = {url_domain(p.canonical_url) for p in data.pages}
     totals = dict(by_url.group_by("topic").agg(pl.col("answers").sum()).iter_rows())
@@ -234,8 +233,10 @@ def competitor_tables(data: ReportData, top: int) -> list[Table]:
             dom_rows.append([topic, r["domain"], r["urls"], r["citations"], r["citations"] / totals[topic],
                              "yes" if r["domain"] in ours else ""])
     url_rows = []
-    for (topic,), g in by_url.group_by(["topic"], maintain_order=True):
-        for r in g.head(top).to_dicts():
+    best = (by_url.sort(["answers", "normalized_url"], descending=[True, False])  # ties by URL: reproducible
+            .group_by("topic", maintain_order=True).head(top).sort("topic", maintain_order=True))
+    for (topic,), g in best.group_by(["topic"], maintain_order=True):
+        for r in g.to_dicts():
             url_rows.append([topic, r["normalized_url"], r["answers"], r["page"] or ""])
     own = urls.filter(pl.col("page").is_null() & pl.col("domain").is_in(sorted(ours))).select("normalized_url")
     unmatched = (cited.join(own, on="normalized_url")
