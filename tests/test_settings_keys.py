@@ -211,3 +211,26 @@ def test_the_shipped_settings_load(project):
     settings = _load()
     assert settings.site.base_url == "https://citecast.dev"
     assert settings.channel_options("reddit") == {"subreddit": "test"}
+
+
+def _toml_examples():
+    """Every ```toml block of the README and docs/ that parses (some are fragments)."""
+    import tomllib
+
+    for path in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]:
+        for block in re.findall(r"```toml\n(.*?)```", path.read_text(), re.S):
+            try:
+                yield path.name, tomllib.loads(block)
+            except tomllib.TOMLDecodeError:
+                continue
+
+
+def test_every_documented_toml_example_uses_known_keys():
+    from citecast.settings import _unknown_in
+
+    examples = list(_toml_examples())
+    assert len(examples) >= 3
+    for name, data in examples:
+        assert list(_unknown_in(data, Settings)) == [], name
+        for channel, options in data.get("channels", {}).items():
+            assert set(options) <= registry.settings_keys(channel), (name, channel)
