@@ -357,3 +357,21 @@ def test_channels_says_how_each_settles_an_unknown_outcome(project, monkeypatch)
     out = " ".join(result.output.split())
     assert "no r_member_social" in out and "DUPLICATE_POST" in out  # LinkedIn, live: asked the API
     assert "once live: reads the record by the key" in out  # Bluesky, a dry run here
+
+
+@pytest.mark.parametrize("platform", ["reddit"], indirect=True)
+def test_the_settle_pass_looks_up_once_per_eligibility_not_in_a_loop(platform, ledger):
+    from citecast.distribution.publishing import settle as settle_pass
+
+    fake, make = platform
+    reddit = make(grace_seconds=0.5)
+    fake.fail_next("timeout_after_store")
+    fake.read_fault_rate = 1.0  # the platform's reads are down
+    publish(ledger, reddit, f"body {LINK}")
+    reads = lambda: len([r for r in fake.requests if r.method == "GET"])  # noqa: E731
+    before = reads()
+    started = time.monotonic()
+    settle_pass(ledger, reddit, owner_id("run-1"), "run-1", max_wait=10)
+    assert time.monotonic() - started < 5  # it did not spin until the deadline
+    assert reads() - before <= 3 * 2  # one lookup (a read tried 3 times) after the grace period, maybe two
+    assert only_event(ledger).status == "unconfirmed" and len(fake.posts) == 1

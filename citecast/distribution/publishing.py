@@ -199,17 +199,25 @@ def _settle(ev: _Event, sleep: Callable[[float], None]) -> Outcome:
 def settle(ledger: Ledger, channel: Channel, owner: str, run_id: str, max_wait: float,
            options_for: Callable[[str], dict] = lambda slug: {},
            sleep: Callable[[float], None] = time.sleep) -> list[Outcome]:
-    """After a channel's posts: wait out grace periods that end within `max_wait` seconds and reconcile again."""
+    """After a channel's posts: wait out grace periods that end within `max_wait` seconds and reconcile again.
+
+    Each event is taken up once per eligibility it reaches: one whose lookup keeps failing (its
+    eligible_at unchanged) waits for the next run instead of being looked up in a loop.
+    """
     out: list[Outcome] = []
     deadline = time.monotonic() + max_wait
+    tried: dict[int, datetime] = {}
     while True:
-        waiting = [ev for ev in ledger.open_events(channel.name) if ev.status == "unconfirmed" and ev.eligible_at]
+        waiting = [ev for ev in ledger.open_events(channel.name)
+                   if ev.status == "unconfirmed" and ev.eligible_at and tried.get(ev.id) != ev.eligible_at]
         if not waiting:
             return out
         soonest = min(_aware(ev.eligible_at) for ev in waiting)
         pause = max(0.0, (soonest - utcnow()).total_seconds()) + 0.05
         if time.monotonic() + pause > deadline:
             return out
+        wake = utcnow() + timedelta(seconds=pause)
+        tried.update({ev.id: ev.eligible_at for ev in waiting if _aware(ev.eligible_at) <= wake})
         sleep(pause)
         out += reconcile(ledger, channel, owner, run_id, options_for, sleep)
 
