@@ -153,7 +153,16 @@ def test_not_enough_data_says_how_much_more():
     assert v.p is None and v.winner is None
     assert v.missing == ["distribution has 3 pages (need 5)", "links has 3 pages (need 5)", "2 rounds (need 3)"]
     assert v.pages_needed == pages_needed(v.page_sd, Rules(), 0.05) and v.pages_needed > 3
-    assert f"about {v.pages_needed} pages per arm ({v.pages_needed - 3} more)" in v.text(Rules())
+    assert (f"to detect a 10.0-point difference with 80% power: about {v.pages_needed} pages per arm "
+            f"({v.pages_needed - 3} more)") in v.text(Rules())
+
+
+def test_enough_pages_for_the_smallest_effect_says_so():
+    data = generate(22, rounds=8, sd_page=0.2, spread={c: {"t1": 8, "t2": 8} for c in ("distribution", "links")})
+    v = verdicts(data, RULES)[("distribution", "links")]
+    assert v.winner is None and v.pages_needed <= 16
+    assert ("; 16 pages per arm are enough to find a 10.0-point difference with 80% power (about "
+            f"{v.pages_needed} needed), so one that large is unlikely") in v.text(RULES)
 
 
 def test_pages_needed_matches_the_normal_approximation():

@@ -83,7 +83,11 @@ class Comparison:
             return ""
         have = min(self.pages_a, self.pages_b)
         more = max(0, self.pages_needed - have)
-        text = (f"; to detect {_pts(self.min_effect_used)} points with {self.power_used:.0%} power: about "
+        size = f"{self.min_effect_used * 100:.1f}-point"
+        if more == 0 and self.tested:
+            return (f"; {count(have, 'page')} per arm are enough to find a {size} difference with "
+                    f"{self.power_used:.0%} power (about {self.pages_needed} needed), so one that large is unlikely")
+        text = (f"; to detect a {size} difference with {self.power_used:.0%} power: about "
                 f"{count(self.pages_needed, 'page')} per arm ({more} more)")
         if self.rounds_help is False:
             text += "; more rounds alone will not get there (most variation is between pages)"
