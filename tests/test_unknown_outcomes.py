@@ -375,3 +375,17 @@ def test_the_settle_pass_looks_up_once_per_eligibility_not_in_a_loop(platform, l
     assert time.monotonic() - started < 5  # it did not spin until the deadline
     assert reads() - before <= 3 * 2  # one lookup (a read tried 3 times) after the grace period, maybe two
     assert only_event(ledger).status == "unconfirmed" and len(fake.posts) == 1
+
+
+@pytest.mark.parametrize("platform", ["reddit"], indirect=True)
+def test_an_unconfirmed_event_from_before_send_times_were_recorded_still_settles(platform, ledger):
+    """A row left unconfirmed by an older citecast (no last_sent_at, no eligible_at) is looked up from its claim."""
+    fake, make = platform
+    reddit = make(grace_seconds=0)
+    published = reddit.publish(reddit.render(Draft(channel="reddit", parts=(f"old {LINK}",), link=LINK,
+                                                   title="Title 0")), ticket(reddit))
+    claim = ledger.claim(page="p0", channel="reddit", slot=SLOT, seq=0, owner="gone:1:x", run_id="old",
+                         canonical_url=LINK, text=[f"old {LINK}"], title="Title 0", link=LINK)
+    ledger.finish(claim.id, "unconfirmed", error="timeout after send")
+    (done,) = settle(ledger, reddit)
+    assert done.status == "published" and done.platform_id == published.id and len(fake.posts) == 1

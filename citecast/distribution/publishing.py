@@ -92,7 +92,8 @@ def post_of(event: EventRow, options: dict | None = None) -> Post:
 
 def ticket_of(ledger: Ledger, event: EventRow) -> Ticket:
     """The event as the channel needs it; thread parts are written to the ledger as they go."""
-    since = event.doubt_since or event.last_sent_at
+    # Events from before send times were recorded (migration 0004) fall back to when they were claimed.
+    since = event.doubt_since or event.last_sent_at or event.created_at
     return Ticket(
         key=event_key(event.page, event.channel, event.slot, event.seq),
         platform_key=event.platform_key,
@@ -131,8 +132,8 @@ class _Event:
 
     def eligible_at(self) -> datetime:
         """When a post still not found may be sent again: the grace period after the last send."""
-        fresh = self.ledger.get(self.row.id)
-        last = fresh.last_sent_at if fresh and fresh.last_sent_at else self.row.last_sent_at
+        fresh = self.ledger.get(self.row.id) or self.row
+        last = fresh.last_sent_at or fresh.updated_at or fresh.created_at
         return (_aware(last) if last else utcnow()) + self.channel.grace_period
 
 
