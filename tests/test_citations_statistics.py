@@ -182,3 +182,34 @@ def test_report_verdicts_come_from_the_page_level_test():
     (v,) = r.tables["verdicts"].as_dicts()
     assert (v["arm_a"], v["pages_a"], v["pages_b"], v["topics"], v["rounds"]) == ("distribution", 12, 12, 3, 8)
     assert v["winner"] == "distribution" and v["p_holm"] < 0.05
+
+
+def test_effect_interval_and_permutation_p_by_hand():
+    """Two topics, 2 + 2 pages each: within-topic differences 0.2 and 0.2, residuals all +-0.1.
+
+    OLS rate ~ cohort + topic: effect 0.2; RSS 8 x 0.01 = 0.08 on 8 - 3 = 5 df, s^2 = 0.016;
+    cohort residualised on topic is +-0.5, sum of squares 2, so se = sqrt(0.016 / 2) and the 95%
+    interval is 0.2 +- t(0.975, 5) x se = 0.2 +- 2.570582 x 0.0894427. The exact permutation p
+    enumerates the 6 x 6 ways to label 2 of 4 pages per topic.
+    """
+    import itertools
+
+    rows = [("t1", "distribution", .5), ("t1", "distribution", .7), ("t1", "links", .3), ("t1", "links", .5),
+            ("t2", "distribution", .2), ("t2", "distribution", .4), ("t2", "links", .0), ("t2", "links", .2)]
+    pages = pl.DataFrame({"page": [f"p{i}" for i in range(8)], "topic": [r[0] for r in rows],
+                          "cohort": [r[1] for r in rows], "answers": [10] * 8, "cited": [int(r[2] * 10) for r in rows],
+                          "rate": [r[2] for r in rows]})
+    (v,) = compare_cohorts(pages, {"t1": 3, "t2": 3}, Rules(min_pages=2, min_rounds=3, pairs=[("distribution", "links")]))
+    half = 2.570582 * math.sqrt(0.016 / 2)
+    assert v.effect == pytest.approx(0.2) and (v.ci_low, v.ci_high) == pytest.approx((0.2 - half, 0.2 + half), abs=1e-6)
+    assert v.page_sd == pytest.approx(math.sqrt(0.016))
+    rates = {"t1": [.5, .7, .3, .5], "t2": [.2, .4, .0, .2]}
+    diffs = []
+    for a1, a2 in itertools.product(itertools.combinations(range(4), 2), repeat=2):
+        d = 0.0
+        for topic, chosen in (("t1", a1), ("t2", a2)):
+            r = rates[topic]
+            d += (sum(r[i] for i in chosen) - sum(r[i] for i in range(4) if i not in chosen)) / 2 / 2
+        diffs.append(d)
+    exact = sum(abs(d) >= 0.2 - 1e-9 for d in diffs) / len(diffs)
+    assert v.p == pytest.approx(exact, abs=0.02)  # 4,000 random draws of the 36 labelings
