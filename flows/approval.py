@@ -1,8 +1,8 @@
-"""The review form an editor fills in the Prefect UI before anything is posted.
+"""The review form an editor fills in the Prefect UI (Resume on a paused run).
 
-The flow pauses with `wait_for_input=approval_form(keys)`; the UI shows the
-form built from this model (its field descriptions, and the week's posts as a
-multi-select), and resuming the run with the form's values lets it continue.
+The UI builds the form from this model's JSON schema: `decision` starts at
+"approve all", and `approve` offers this week's posts by page title and channel,
+each label ending in the post's key ([page:channel]) so scripts can build it too.
 """
 
 from __future__ import annotations
@@ -22,11 +22,12 @@ class Decision(str, Enum):
 
 class Approval(RunInput):
     decision: Decision = Field(
-        description="Approve every post, only the ones ticked below, or none.",
+        default=Decision.approve_all,
+        description="Publish every post (the default), only the ones picked below, or none.",
     )
     approve: list[str] = Field(
         default_factory=list,
-        description="With 'approve some': the posts to publish, as page:channel. The others are rejected.",
+        description="With 'approve some': the posts to publish, by page title and channel. The others are rejected.",
     )
     reason: str = Field(
         default="",
@@ -38,18 +39,32 @@ class Approval(RunInput):
         if self.decision is Decision.approve_all:
             return set(keys)
         if self.decision is Decision.approve_some:
-            return set(self.approve) & set(keys)
+            return {key_of(choice) for choice in self.approve} & set(keys)
         return set()
 
     def unknown(self, keys: list[str]) -> list[str]:
-        """Keys the editor named that were not under review (a typo, or another week's)."""
-        return sorted(set(self.approve) - set(keys)) if self.decision is Decision.approve_some else []
+        """Posts the editor named that were not under review (a typo, or another week's)."""
+        if self.decision is not Decision.approve_some:
+            return []
+        return sorted({key_of(choice) for choice in self.approve} - set(keys))
 
 
-def approval_form(keys: list[str], description: str | None = None) -> type[Approval]:
-    """The form for this run: `approve` offers exactly the posts under review."""
-    if keys:
-        choice = Literal[tuple(keys)]  # type: ignore[valid-type]
+def label(title: str, channel: str, key: str) -> str:
+    """How a post is offered in the form: `Page title — channel [page:channel]`."""
+    return f"{' '.join(title.split())} — {channel} [{key}]"
+
+
+def key_of(choice: str) -> str:
+    """The key behind a label (a bare key is accepted too, for scripts)."""
+    if choice.endswith("]") and "[" in choice:
+        return choice[choice.rindex("[") + 1 : -1]
+    return choice
+
+
+def approval_form(posts: dict[str, str], description: str | None = None) -> type[Approval]:
+    """The form for this run; `posts` maps each key under review to its label (see `label`)."""
+    if posts:
+        choice = Literal[tuple(posts.values())]  # type: ignore[valid-type]
         model = create_model(
             "Approval",
             __base__=Approval,

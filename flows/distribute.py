@@ -17,31 +17,35 @@ if __package__ in (None, ""):  # `python flows/distribute.py` from a checkout
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
-from prefect.task_runners import ThreadPoolTaskRunner
-from prefect.exceptions import FlowPauseTimeout
-from prefect.flow_runs import pause_flow_run
 from prefect.states import Failed
-from pydantic import Field
+from prefect.task_runners import ThreadPoolTaskRunner
+from pydantic import AfterValidator, Field
 
 from citecast.distribution import run as pipeline
+from citecast.distribution.form import ALL_DUE, AS_CONFIGURED, THIS_WEEK, check_channels, check_pages_shape, check_week
+from citecast.distribution.form import unknown_pages
+from citecast.distribution.summary import markdown_summary, post_rows, summary_dict
+from citecast.flows.approval import approval_form, label
+from citecast.flows.review import wait_for_decision
 from citecast.settings import ConfigError, load_settings
-from citecast.distribution.summary import markdown_summary, summary_dict
-from citecast.flows.approval import approval_form
 from citecast.words import count, plural
 
 # Pages drafted per task: a Prefect task costs tens of milliseconds to record,
 # so a 500-page week is 20 draft tasks, not 500.
 DRAFT_BATCH = 25
-# How often a run paused for review asks the server whether an editor decided.
-REVIEW_POLL_SECONDS = 5
 
 
-class ChannelName(str, Enum):
+class ChannelChoice(str, Enum):
+    as_configured = AS_CONFIGURED
     x = "x"
     linkedin = "linkedin"
     reddit = "reddit"
     bluesky = "bluesky"
     mastodon = "mastodon"
+
+
+# The week is checked by our own words (the UI's pattern check would say only "does not match").
+Week = Annotated[str, AfterValidator(lambda v: check_week(v) or THIS_WEEK)]
 
 
 @task(name="plan the week", cache_policy=NO_CACHE)
@@ -92,14 +96,7 @@ def reject_task(plan, ledger, rejected, reason: str):
 
 
 def ask_for_review(plan, drafted, timeout_hours: float) -> tuple[set[str], str] | None:
-    """Show the drafts, pause until an editor decides in the UI; None when nobody did in time.
-
-    `pause_flow_run` keeps this process waiting (polling every few seconds), so the
-    drafts approved are exactly the ones in memory, and it works the same for a
-    worker, `citecast serve` and `citecast run`. (`suspend_flow_run` would free the
-    process but re-run the flow from the top on resume, re-drafting, and needs a
-    deployment.)
-    """
+    """Show the drafts, pause until an editor decides in the UI; None when nobody did in time."""
     log = get_run_logger()
     text, folder = pipeline.write_review(plan, drafted)
     keys = pipeline.review_keys(drafted)
@@ -107,18 +104,20 @@ def ask_for_review(plan, drafted, timeout_hours: float) -> tuple[set[str], str] 
     if not keys:
         log.info("review: nothing to approve")
         return set(), ""
-    log.info("review: %s %s for a decision in the UI (Resume on this run); also in %s", count(len(keys), "post"),
-             plural("waits", len(keys)), folder)
+    titles = {pd.page.slug: pd.page.title for pd in drafted}
+    posts = {k: label(titles[k.rsplit(":", 1)[0]], k.rsplit(":", 1)[1], k) for k in keys}
+    log.info("review: %s %s for a decision in the UI (Resume on this run, within %s); also in %s",
+             count(len(keys), "post"), plural("waits", len(keys)), _duration(timeout_hours), folder)
     form = approval_form(
-        keys,
+        posts,
         description=f"**Week {plan.slot}**: {count(len(keys), 'post')}. Read them in this run's artifacts "
                     f"(or {folder}), then approve all, approve some, or reject with a reason.",
     )
-    try:
-        # Run input keys may hold only lowercase letters, digits and dashes.
-        answer = pause_flow_run(wait_for_input=form, timeout=max(1, int(timeout_hours * 3600)),
-                                poll_interval=REVIEW_POLL_SECONDS, key=f"review-{plan.slot.lower()}")
-    except FlowPauseTimeout:
+    # Run input keys may hold only lowercase letters, digits and dashes.
+    answer = wait_for_decision(form, timeout_hours * 3600, key=f"review-{plan.slot.lower()}",
+                               message=f"Review: {count(len(keys), 'post')} {plural('waits', len(keys))} for Resume "
+                                       f"(within {_duration(timeout_hours)})")
+    if answer is None:
         return None
     approved = answer.approved(keys)
     for key in answer.unknown(keys):
@@ -130,10 +129,10 @@ def ask_for_review(plan, drafted, timeout_hours: float) -> tuple[set[str], str] 
 
 @flow(name="weekly-distribution", log_prints=True, task_runner=ThreadPoolTaskRunner(max_workers=32))
 def weekly_distribution(
-    pages: list[str] | None = None,
-    channels: list[ChannelName] | None = None,
+    pages: list[str] = [ALL_DUE],  # noqa: B006 - never mutated; a list default shows in the UI's form
+    channels: list[ChannelChoice] = [ChannelChoice.as_configured],  # noqa: B006
     dry_run: bool = False,
-    week: Annotated[str | None, Field(pattern=r"^\d{4}-W\d{2}$")] = None,
+    week: Week = THIS_WEEK,
     force: bool = False,
     review: bool = False,
     review_timeout_hours: Annotated[float, Field(gt=0)] = 24.0,
@@ -141,13 +140,13 @@ def weekly_distribution(
     """Post this week's due pages to their channels, each linking its canonical URL.
 
     Args:
-        pages: Slugs of the pages to distribute (file names without .md). Empty: every due page, up to the weekly budget.
-        channels: Channels to post on. Empty: every channel each page names.
+        pages: 'all due' (every due page, up to the weekly budget), or page slugs: file names without .md.
+        channels: 'as configured' (the channels each page names, else citecast.toml's), or the channels to post on.
         dry_run: Write the posts to the outbox instead of publishing them.
-        week: ISO week to run for, like 2026-W48. Empty: the current week in the site's timezone.
+        week: 'this week' (in the site's timezone) or an ISO week like 2026-W49.
         force: Post again even where the page was already distributed this week.
         review: Pause after drafting until an editor approves the posts in the Prefect UI (approve all, some, or reject with a reason).
-        review_timeout_hours: With review on: hours to wait for a decision; after that nothing is posted.
+        review_timeout_hours: With review on: hours to wait for a decision; after that the run fails and nothing is posted.
     """
     settings = load_settings()
     try:
@@ -157,33 +156,31 @@ def weekly_distribution(
         # problem is not a crash, so no traceback (and no task retries) for it.
         get_run_logger().error(str(exc))
         return Failed(message=str(exc))
-    options = pipeline.RunOptions(
-        pages=pages or None,
-        channels=[c.value if isinstance(c, Enum) else str(c) for c in channels] if channels else None,
-        dry_run=dry_run,
-        week=week or None,
-        force=force,
-    )
+    options = pipeline.RunOptions(pages=check_pages_shape(pages), channels=check_channels(channels),
+                                  dry_run=dry_run, week=check_week(week), force=force)
     log = get_run_logger()
     ledger = pipeline.open_ledger(settings)
     outcomes: list = []
     note = ""
     try:
         plan = plan_task(settings, ledger, options)
+        wrong = unknown_pages(options.pages, [p.slug for p in plan.library.pages])
+        if wrong:
+            raise ValueError(wrong)
         work = plan.work()
         batches = [work[i : i + DRAFT_BATCH] for i in range(0, len(work), DRAFT_BATCH)]
+        drafted: list = []
         if not review:
             outcomes = publish_as_drafted(plan, ledger, batches)
-            drafted = []
         else:
             drafted = [pd for f in [draft_task.submit(plan, b, ledger) for b in batches] for pd in f.result()]
         if review and drafted:
             ledger.close()  # no database connections held open while an editor reads
             decision = ask_for_review(plan, drafted, review_timeout_hours)
             if decision is None:
-                note = (f"No review decision within {_duration(review_timeout_hours)}: nothing was published. "
-                        "Run it again to review again.")
+                note = f"review timed out after {_duration(review_timeout_hours)}: nothing posted"
                 log.error(note)
+                outcomes += pipeline.waiting_outcomes(plan, drafted, "waited for review")
                 drafted = []
             else:
                 approved, reason = decision
@@ -196,16 +193,14 @@ def weekly_distribution(
     finally:
         ledger.close()
     report = pipeline.report_of(plan, outcomes)
-    summary = markdown_summary(report)
-    if note:
-        summary = summary.replace("\n", f"\n\n**{note}**\n", 1)
-    create_markdown_artifact(summary, key="weekly-distribution", description=f"Distribution {report.slot}")
-    links = posts_table(report)
-    if links:
-        create_table_artifact(links, key="weekly-distribution-posts", description=f"Posts and their links, week {report.slot}")
+    report.note = note
+    create_markdown_artifact(markdown_summary(report), key="weekly-distribution", description=f"Distribution {report.slot}")
+    rows = [{k: v for k, v in r.items() if k != "link_label"} for r in post_rows(report)]
+    if rows:
+        create_table_artifact(rows, key="weekly-distribution-posts", description=f"Posts, their text and links, week {report.slot}")
     result = summary_dict(report)
     if note:
-        result["note"] = note
+        return Failed(message=note, data=result)
     return result
 
 
@@ -233,17 +228,6 @@ def publish_as_drafted(plan, ledger, batches) -> list:
 
 def _duration(hours: float) -> str:
     return f"{hours:g} h" if hours >= 1 else f"{hours * 60:.0f} min" if hours * 60 >= 1 else f"{hours * 3600:.0f} s"
-
-
-def posts_table(report) -> list[dict]:
-    """One row per post that went out (or was rejected), with its link: the UI renders it as a table."""
-    rows = []
-    for o in sorted(report.outcomes, key=lambda o: (o.page, o.channel)):
-        if o.status in ("skipped",):
-            continue
-        rows.append({"page": o.page, "channel": o.channel, "status": o.status,
-                     "link": o.platform_url or "", "detail": o.detail or ""})
-    return rows
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ the server, also after a failure, and every wait is bounded.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import time
 from collections import Counter
@@ -16,6 +17,7 @@ from datetime import timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import httpx
 import pytest
 import yaml
 
@@ -28,6 +30,14 @@ e2e = pytest.mark.e2e  # the tests that use the server; the last ones check the 
 POOL = "citecast"
 DEPLOYMENT = "weekly-distribution/weekly-distribution"
 RUN_TIMEOUT = 180  # seconds for one flow run, from trigger to final state
+# Every lease and expiry the server keeps, shortened (30 s is the shortest deployment lease
+# Prefect accepts), so a review paused for LEASE_PASSED seconds has outlived them all.
+SHORT_LEASES = {
+    "PREFECT_SERVER_CONCURRENCY_INITIAL_DEPLOYMENT_LEASE_DURATION": "30",
+    "PREFECT_SERVER_SERVICES_REPOSSESSOR_LOOP_SECONDS": "2",
+    "PREFECT_SERVER_SERVICES_PAUSE_EXPIRATIONS_LOOP_SECONDS": "1",
+}
+LEASE_PASSED = 40
 
 
 @pytest.fixture(scope="module")
@@ -38,6 +48,7 @@ def server():
         "PREFECT_SERVER_SERVICES_SCHEDULER_MAX_RUNS": "60",
         "PREFECT_SERVER_SERVICES_SCHEDULER_MAX_SCHEDULED_TIME": "P400D",
         "PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS": "2",
+        **SHORT_LEASES,
     })
     try:
         srv.start()
@@ -148,9 +159,21 @@ def test_deployed_flow_has_a_form_editors_understand(api, deployed):
     props = schema["properties"]
     assert list(props)[:7] == ["pages", "channels", "dry_run", "week", "force", "review", "review_timeout_hours"]
     assert all(p.get("description") for p in props.values())
-    assert schema["definitions"]["ChannelName"]["enum"] == ["x", "linkedin", "reddit", "bluesky", "mastodon"]
+    # Visible defaults, and no "None" toggles: nothing may be null.
+    assert "null" not in json.dumps(schema)
+    assert props["pages"]["default"] == ["all due"] and props["pages"]["type"] == "array"
+    assert props["channels"]["default"] == ["as configured"]
+    assert schema["definitions"]["ChannelChoice"]["enum"] == ["as configured", "x", "linkedin", "reddit", "bluesky", "mastodon"]
+    assert props["week"]["default"] == "this week" and "2026-W49" in props["week"]["description"]
     assert props["review"]["type"] == "boolean" and props["review"]["default"] is False
-    assert props["week"]["anyOf"][0]["pattern"]
+    assert api.read_deployment_by_name(DEPLOYMENT).global_concurrency_limit is None  # a paused run would lose its lease
+
+
+@e2e
+def test_a_malformed_week_fails_the_run_with_the_format(api, worker, server):
+    run = _final(api, _trigger(api, {"week": "2026-49", "dry_run": True}).id, server)
+    assert run.state.is_failed()
+    assert "'2026-49' is not an ISO week: write an ISO week like 2026-W49" in run.state.message
 
 
 @e2e
@@ -179,68 +202,89 @@ def test_weekly_distribution_through_the_api(api, worker, site, server):
     print(f"one distribution run through the worker: {elapsed:.1f} s")
 
 
-@e2e
-def test_review_pauses_until_an_editor_decides(api, worker, site, server):
-    from prefect.flow_runs import resume_flow_run
-    from prefect.input.run_input import keyset_from_paused_state
-    from prefect.settings import PREFECT_API_URL, temporary_settings
-
-    week = "2026-W49"
-    run = _trigger(api, {"week": week, "dry_run": True, "review": True})
-
-    def paused():
-        r = api.read_flow_run(run.id)
+def _paused(api, run_id):
+    def check():
+        r = api.read_flow_run(run_id)
         if r.state and r.state.is_final():
             raise AssertionError(f"the run ended before asking for review: {r.state}")
         return r if r.state and r.state.is_paused() else None
 
-    paused_run = _wait(paused, RUN_TIMEOUT, "the run to pause for review")
+    return _wait(check, RUN_TIMEOUT, "the run to pause for review")
+
+
+def _resume_form(server, run_id) -> dict:
+    """What the UI's Resume button reads: the form's JSON schema, saved by the paused run."""
+    run = httpx.get(f"{server.api_url}/flow_runs/{run_id}", timeout=30).json()
+    keyset = run["state"]["state_details"]["run_input_keyset"]
+
+    def schema():  # the run saves its form right after it pauses
+        r = httpx.get(f"{server.api_url}/flow_runs/{run_id}/input/{keyset['schema']}", timeout=30)
+        return r.json() if r.status_code == 200 else None
+
+    return _wait(schema, 30, "the review form")
+
+
+def _resume(server, run_id, run_input: dict) -> dict:
+    """What the UI's Resume form sends: POST /flow_runs/{id}/resume with the form's values."""
+    return httpx.post(f"{server.api_url}/flow_runs/{run_id}/resume", json={"run_input": run_input}, timeout=30).json()
+
+
+@e2e
+def test_review_outlives_the_server_leases_then_posts_exactly_the_approved(api, worker, site, server):
+    week = "2026-W49"
+    run = _trigger(api, {"week": week, "dry_run": True, "review": True})
+    _paused(api, run.id)
     assert _sent(site, week) == Counter(), "nothing may be posted before the review"
     drafts = sorted((site / "outbox" / "review" / week).glob("*/*.md"))
     assert "weekly-distribution-review" in _artifacts(api, run.id)
 
-    # The form the UI shows: a decision, the posts to approve as a multi-select, a reason.
-    keyset = keyset_from_paused_state(paused_run.state)
+    form = _resume_form(server, run.id)
+    assert form["properties"]["decision"]["default"] == "approve all"
+    labels = form["properties"]["approve"]["items"]["enum"]
+    # A week after the first run only the weekly pages are due again. Each post by title and channel.
+    assert len(labels) == len(drafts) >= 3
+    assert all(re.fullmatch(r"\S.* — (x|linkedin|reddit) \[[a-z0-9/-]+:(x|linkedin|reddit)\]", x) for x in labels), labels
 
-    def schema():  # the run saves its form right after it pauses
-        try:
-            return api.read_flow_run_input(run.id, keyset["schema"])
-        except Exception:
-            return None
+    time.sleep(LEASE_PASSED)  # longer than every lease the server keeps (SHORT_LEASES)
+    assert api.read_flow_run(run.id).state.is_paused()
 
-    form = json.loads(_wait(schema, 30, "the review form"))
-    keys = form["properties"]["approve"]["items"]["enum"]
-    # A week after the first run only the weekly pages are due again.
-    assert len(keys) == len(drafts) >= 3 and all(k.count(":") == 1 for k in keys)
-    assert set(form["definitions"]["Decision"]["enum"]) == {"approve all", "approve some", "reject all"}
-
-    approved = sorted(keys)[:2]
-    with temporary_settings({PREFECT_API_URL: server.api_url}):
-        resume_flow_run(run.id, run_input={"decision": "approve some", "approve": approved,
-                                           "reason": "too salesy for this week"})
+    refused = _resume(server, run.id, {"decision": "approve some", "approve": ["no-such-page:x"]})
+    assert refused["status"] == "REJECT" and api.read_flow_run(run.id).state.is_paused()
+    approved = sorted(labels)[:2]
+    answer = _resume(server, run.id, {"decision": "approve some", "approve": approved,
+                                      "reason": "too salesy for this week"})
+    assert answer["status"] == "ACCEPT", answer
     run = _final(api, run.id, server)
     assert run.state.is_completed(), str(run.state)
 
-    assert set(_sent(site, week)) == {f"{k}:{week}:0" for k in approved}
+    keys = [x[x.rindex("[") + 1 : -1] for x in approved]
+    assert set(_sent(site, week)) == {f"{k}:{week}:0" for k in keys}
     events = _ledger_events(site, week)
-    by_status = Counter(e.status for e in events)
-    assert by_status == {"dry_run": 2, "rejected": len(keys) - 2}
+    assert Counter(e.status for e in events) == {"dry_run": 2, "rejected": len(labels) - 2}
     for e in events:
         if e.status == "rejected":
-            assert "too salesy for this week" in e.error
-            assert f"{e.page}:{e.channel}" not in approved
+            assert "too salesy for this week" in e.error and f"{e.page}:{e.channel}" not in keys
+    rows = json.loads(_artifacts(api, run.id)["weekly-distribution-posts"].data)
+    for row in rows:
+        assert row["channel"] and row["text"] and row["generator"] and "/" in row["length"]
+        assert row["link"].startswith(("file://", "https://")) and f":{week}:" not in row["link"]
 
 
 @e2e
-def test_review_that_nobody_answers_publishes_nothing(api, worker, site, server):
+def test_review_that_nobody_answers_fails_and_posts_nothing(api, worker, site, server):
     week = "2026-W50"
-    run = _trigger(api, {"week": week, "dry_run": True, "review": True, "review_timeout_hours": 3 / 3600})
+    run = _trigger(api, {"week": week, "dry_run": True, "review": True, "review_timeout_hours": 5 / 3600})
+    _paused(api, run.id)
     run = _final(api, run.id, server)
-    # The server may fail the run when the pause expires, before the process has written its summary.
-    summary = _wait(lambda: _artifacts(api, run.id).get("weekly-distribution"), 30, "the run summary").data
+    assert run.state.is_failed() and run.state.message == "review timed out after 5 s: nothing posted"
+    summary = _artifacts(api, run.id)["weekly-distribution"].data
+    assert summary.count("review timed out after 5 s: nothing posted") == 1 and "Nothing was due" not in summary
+    waiting = len(list((site / "outbox" / "review" / week).glob("*/*.md")))
+    assert waiting >= 3 and summary.count("not posted") == waiting + 1  # each waiting post, and the count
     assert _sent(site, week) == Counter()
     assert _ledger_events(site, week) == []  # nothing claimed: the next run reviews them again
-    assert "nothing was published" in summary
+    late = _resume(server, run.id, {"decision": "approve all"})
+    assert late["status"] == "ABORT" and _sent(site, week) == Counter()
 
 
 @e2e
@@ -272,38 +316,72 @@ def test_schedules_are_mondays_at_nine_in_london_across_dst(api, deployed):
     assert {s.hour for s in starts} == {8, 9}  # in UTC: 08:00 in summer, 09:00 in winter
 
 
-@e2e
-def test_citecast_serve_runs_the_same_flow(api, server, site, worker, tmp_path):
-    """The one-process alternative. Last of the server tests: serving re-registers the deployments
-    under the same names, now served by this process instead of the work pool."""
+def _serve(server, site, log_path: Path):
     import subprocess
     import sys
+
+    env = server.env(CITECAST_CONFIG=str(site / "citecast.toml"))
+    citecast = [sys.executable, "-c", "from citecast.cli import main; main()", "serve"]
+    proc = subprocess.Popen(citecast, cwd=site, env=env, stdout=log_path.open("wb"), stderr=subprocess.STDOUT,
+                            start_new_session=True)
+
+    def served():
+        text = log_path.read_text(errors="replace")
+        if proc.poll() is not None:
+            raise AssertionError(text[-3000:])
+        return "being served" in text
+
+    _wait(served, 120, "citecast serve to register its deployments")
+    return proc
+
+
+def _stops_within(proc, sig, seconds: float) -> float:
+    import os
+    import subprocess
+
+    t0 = time.monotonic()
+    os.kill(proc.pid, sig)
+    try:
+        proc.wait(timeout=seconds)
+    except subprocess.TimeoutExpired:
+        raise AssertionError(f"citecast serve still running {seconds:.0f} s after signal {sig}")
+    return time.monotonic() - t0
+
+
+@e2e
+def test_citecast_serve_runs_the_same_flow_and_stops_on_signals(api, server, site, worker, tmp_path):
+    """The one-process alternative. Last of the server tests: serving re-registers the deployments
+    under the same names, now served by this process instead of the work pool; at the end the
+    server is stopped to check that serve still stops on SIGTERM without it."""
+    import signal
 
     stop(worker)  # the pool's worker has nothing left to do; only the served process runs flows now
     # Serving over deployments that `prefect deploy` created leaves their storage settings half
     # replaced and the runs crash ("Downloading flow code from storage at None"): remove them first.
     for d in api.read_deployments():
         api.delete_deployment(d.id)
-    env = server.env(CITECAST_CONFIG=str(site / "citecast.toml"))
-    log = (tmp_path / "serve.log").open("wb")
-    citecast = [sys.executable, "-c", "from citecast.cli import main; main()", "serve"]
-    proc = subprocess.Popen(citecast, cwd=site, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    proc = _serve(server, site, tmp_path / "serve.log")
     try:
-        def served():
-            text = (tmp_path / "serve.log").read_text(errors="replace")
-            if proc.poll() is not None:
-                raise AssertionError(text[-3000:])
-            return "being served" in text
-
-        _wait(served, 90, "citecast serve to register its deployments")
         week = "2026-W51"
         run = _final(api, _trigger(api, {"week": week, "dry_run": True}).id, server)
         assert run.state.is_completed(), (tmp_path / "serve.log").read_text(errors="replace")[-3000:]
+        took = _stops_within(proc, signal.SIGINT, 30)
     finally:
         stop(proc)
     done = [e for e in _ledger_events(site, week) if e.status == "dry_run"]
     sent = _sent(site, week)
     assert done and set(sent.values()) == {1} and len(sent) == len(done)
+    print(f"citecast serve stopped {took:.1f} s after SIGINT")
+
+    proc = _serve(server, site, tmp_path / "serve-again.log")
+    try:
+        stop(server.proc, grace=5)  # the Prefect server is gone; serve must still stop
+        from citecast.flows.serve import STOP_GRACE_SECONDS
+
+        took = _stops_within(proc, signal.SIGTERM, STOP_GRACE_SECONDS + 15)
+    finally:
+        stop(proc)
+    print(f"citecast serve stopped {took:.1f} s after SIGTERM without a server")
 
 
 def test_serve_and_prefect_yaml_describe_the_same_deployments(project):
@@ -328,7 +406,7 @@ def test_serve_and_prefect_yaml_describe_the_same_deployments(project):
 def test_review_seam_publishes_approved_and_logs_rejected_with_reason(project):
     from citecast.distribution import run as pipeline
     from citecast.ledger.store import Ledger
-    from citecast.flows.approval import approval_form
+    from citecast.flows.approval import approval_form, label
 
     settings = project.settings()
     ledger = Ledger(settings.ledger_url)
@@ -340,8 +418,9 @@ def test_review_seam_publishes_approved_and_logs_rejected_with_reason(project):
         assert len(keys) == 15 and all(f"`{k}`" in text for k in keys)
         assert len(list(folder.glob("*/*.md"))) == 15 and (folder / "README.md").exists()
 
-        form = approval_form(keys)
-        answer = form(decision="approve some", approve=keys[:3], reason="off-brand")
+        labels = {k: label(f"Title of {k}", k.split(":")[1], k) for k in keys}
+        form = approval_form(labels)
+        answer = form(decision="approve some", approve=[labels[k] for k in keys[:3]], reason="off-brand")
         approved = answer.approved(keys)
         assert approved == set(keys[:3])
         with pytest.raises(Exception):
@@ -365,12 +444,58 @@ def test_review_seam_publishes_approved_and_logs_rejected_with_reason(project):
 
 
 def test_approval_decisions():
-    from citecast.flows.approval import approval_form
+    from citecast.flows.approval import approval_form, label
 
     keys = ["a:x", "a:reddit", "b:x"]
-    form = approval_form(keys)
-    assert form(decision="approve all").approved(keys) == set(keys)
+    labels = {k: label(f"Page {k[0].upper()}", k.split(":")[1], k) for k in keys}
+    form = approval_form(labels)
+    assert form().approved(keys) == set(keys)  # the form's default: approve all
     assert form(decision="reject all", reason="not this week").approved(keys) == set()
-    assert form(decision="approve some", approve=["b:x"]).approved(keys) == {"b:x"}
+    assert form(decision="approve some", approve=[labels["b:x"]]).approved(keys) == {"b:x"}
     schema = form.model_json_schema()
-    assert schema["properties"]["approve"]["items"]["enum"] == keys
+    assert schema["properties"]["approve"]["items"]["enum"] == ["Page A — x [a:x]", "Page A — reddit [a:reddit]",
+                                                                "Page B — x [b:x]"]
+    assert schema["properties"]["decision"]["default"] == "approve all"
+
+
+def test_run_form_values_are_checked_with_errors_that_name_the_fix():
+    from citecast.distribution.form import check_channels, check_pages_shape, check_week, unknown_pages
+
+    assert check_week("this week") is None and check_week("2026-W49") == "2026-W49"
+    for bad, words in (("2026-49", "is not an ISO week: write an ISO week like 2026-W49"),
+                       ("2026-W54", "does not exist"), ("w49", "like 2026-W49")):
+        with pytest.raises(ValueError, match=words):
+            check_week(bad)
+    assert check_channels(["as configured"]) is None and check_channels(["x", "reddit"]) == ["x", "reddit"]
+    with pytest.raises(ValueError, match="stands alone"):
+        check_channels(["as configured", "x"])
+    with pytest.raises(ValueError, match="valid: x, linkedin, reddit, bluesky, mastodon"):
+        check_channels(["twitter"])
+    assert check_pages_shape(["all due"]) is None and check_pages_shape(["a.md", "a", "b"]) == ["a", "b"]
+    message = unknown_pages(["backlinks-vs-distributon", "zzz"], ["backlinks-vs-distribution", "llms-txt"])
+    assert "did you mean backlinks-vs-distribution?" in message and "Valid: 'all due' or slugs" in message
+    assert "llms-txt" in message and unknown_pages(["llms-txt"], ["llms-txt"]) is None
+
+
+def test_flow_waits_for_review_without_a_deployment_lease():
+    """prefect.yaml and `citecast serve` both leave concurrency_limit off (see flows/review.py)."""
+    spec = yaml.safe_load((REPO / "prefect.yaml").read_text())
+    assert all("concurrency_limit" not in d for d in spec["deployments"])
+
+
+def test_one_prefect_version_story():
+    """pyproject's range, prefect.yaml, the docs, CI and the installed Prefect agree."""
+    import tomllib
+    from importlib.metadata import version
+
+    from packaging.specifiers import SpecifierSet
+
+    deps = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["dependencies"]
+    (spec,) = [d.split("#")[0].strip() for d in deps if re.match(r"prefect\b", d)]
+    allowed = SpecifierSet(spec.removeprefix("prefect"))
+    lowest = re.search(r">=([\d.]+)", spec).group(1)
+    assert yaml.safe_load((REPO / "prefect.yaml").read_text())["prefect-version"] in allowed
+    assert version("prefect") in allowed
+    docs = (REPO / "docs" / "deployment.md").read_text()
+    assert f"`{spec}`" in docs and f"again on {lowest}" in docs
+    assert 'prefect==$lowest' in (REPO / ".ci" / "run").read_text()

@@ -99,10 +99,14 @@ def _run_flow(options, verbose: bool, progress: "_Progress") -> dict:
     prefect_env(verbose)
     if not os.environ.get("PREFECT_API_URL"):
         progress.status("Starting Prefect (a temporary local server; the very first start takes up to a minute)…")
+    from citecast.distribution.form import ALL_DUE, AS_CONFIGURED, THIS_WEEK, check_week
+
+    check_week(options.week)  # a malformed --week fails here, in our words, before Prefect starts
     from citecast.flows.distribute import weekly_distribution
 
     return weekly_distribution(
-        pages=options.pages, channels=options.channels, dry_run=options.dry_run, week=options.week, force=options.force
+        pages=options.pages or [ALL_DUE], channels=options.channels or [AS_CONFIGURED], dry_run=options.dry_run,
+        week=options.week or THIS_WEEK, force=options.force,
     )
 
 

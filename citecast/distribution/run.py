@@ -61,6 +61,9 @@ class RunReport:
     channels: dict[str, tuple[bool, str]] = field(default_factory=dict)  # name -> (live, why)
     ledger_url: str = ""
     outbox: str = ""
+    limits: dict = field(default_factory=dict)  # channel -> its Limits, to show lengths against them
+    canonical: dict[str, str] = field(default_factory=dict)  # page slug -> canonical URL
+    note: str = ""  # one sentence that matters more than the counts (a review that timed out)
 
     def count(self, *statuses: str) -> int:
         return sum(1 for o in self.outcomes if o.status in statuses)
@@ -187,6 +190,8 @@ def report_of(plan: Plan, outcomes: list[Outcome]) -> RunReport:
         channels={n: (r.live, r.reason) for n, r in plan.channels.items()},
         ledger_url=plan.settings.ledger_url,
         outbox=str(plan.settings.path("outbox")),
+        limits={n: r.channel.limits for n, r in plan.channels.items()},
+        canonical={p.slug: p.canonical_url for p in plan.library.pages},
     )
 
 
@@ -314,6 +319,15 @@ def split_review(drafted: list[PageDrafts], approved: set[str]) -> tuple[list[Pa
         if no:
             drop.append(PageDrafts(pd.page, no, {}))
     return keep, drop
+
+
+def waiting_outcomes(plan: Plan, drafted: list[PageDrafts], detail: str) -> list[Outcome]:
+    """The posts a review held back and nobody decided on, as `not_posted` outcomes (nothing in the ledger)."""
+    return [
+        Outcome(pd.page.slug, channel, plan.slot, "not_posted", detail, generator=draft.generator,
+                text=_rendered(plan, pd, channel).text)
+        for pd in drafted for channel, draft in sorted(pd.drafts.items())
+    ]
 
 
 def reject_drafts(plan: Plan, ledger: Ledger, rejected: list[PageDrafts], reason: str,

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import re
+
 from citecast.distribution.run import RunReport
 from citecast.words import count
 
 ICON = {"published": "✅", "dry_run": "📝", "failed": "❌", "rejected": "⛔", "unconfirmed": "❓",
-        "skipped": "⏭", "deferred": "⏳", "released": "↩"}
+        "skipped": "⏭", "deferred": "⏳", "released": "↩", "not_posted": "⌛"}
+# Long posts (a Reddit body) are cut in the artifacts; the outbox file or the platform has the whole text.
+TEXT_SHOWN = 500
 
 
 def summary_dict(report: RunReport) -> dict:
@@ -15,6 +19,7 @@ def summary_dict(report: RunReport) -> dict:
         counts[o.status] = counts.get(o.status, 0) + 1
     return {
         "week": report.slot,
+        **({"note": report.note} if report.note else {}),
         "run_id": report.run_id,
         "counts": counts,
         "posts": [
@@ -45,6 +50,8 @@ def _count(values) -> dict[str, int]:
 
 def markdown_summary(report: RunReport) -> str:
     lines = [f"# Distribution, week {report.slot}", ""]
+    if report.note:
+        lines += [f"**{report.note}**", ""]
     summary = summary_dict(report)
     counts = summary["counts"]
     lines.append(", ".join(f"{ICON.get(k, '')} {v} {k.replace('_', ' ')}" for k, v in sorted(counts.items())) or "Nothing was due.")
@@ -52,10 +59,14 @@ def markdown_summary(report: RunReport) -> str:
     if llm["tokens_in"] or llm["tokens_out"]:
         lines.append(f"LLM: {llm['tokens_in']:,} tokens in, {llm['tokens_out']:,} out, about ${llm['cost_usd']:.4f}; "
                      + ", ".join(f"{n} by {g}" for g, n in sorted(llm["generators"].items())))
-    lines += ["", "| page | channel | status | link / detail |", "|---|---|---|---|"]
-    for o in sorted(report.outcomes, key=lambda o: (o.page, o.channel)):
-        where = f"[{o.platform_id}]({o.platform_url})" if o.platform_url and o.platform_url.startswith("http") else (o.detail or o.platform_id or "")
-        lines.append(f"| {o.page} | {o.channel} | {ICON.get(o.status, '')} {o.status} | {_cell(where)} |")
+    rows = post_rows(report)
+    if rows:
+        lines += ["", "| page | channel | status | text | length | link | generator |", "|---|---|---|---|---|---|---|"]
+        for r in rows:
+            link = f"[{r['link_label']}]({r['link']})" if r["link"] else ""
+            status = f"{ICON.get(r['status'], '')} {r['status'].replace('_', ' ')}" + (f": {r['detail']}" if r["detail"] else "")
+            lines.append("| " + " | ".join(_cell(c) for c in (r["page"], r["channel"], status, _plain(r["text"]), r["length"],
+                                                                link, r["generator"])) + " |")
     if report.channels:
         lines += ["", "## Channels", ""]
         for name, (live, why) in sorted(report.channels.items()):
@@ -70,6 +81,56 @@ def markdown_summary(report: RunReport) -> str:
         lines += ["", "## Not due", ""]
         lines += [f"- {slug}: {why}" for slug, why in sorted(report.not_due.items())]
     return "\n".join(lines) + "\n"
+
+
+def post_rows(report: RunReport) -> list[dict]:
+    """One row per post (skipped ones left out): channel, text, length against the limit, link, generator.
+
+    The link is where the post is: the platform's URL, or for a dry run the
+    outbox file; without either, the page's canonical URL. Never the ledger key.
+    """
+    rows = []
+    for o in sorted(report.outcomes, key=lambda o: (o.page, o.channel)):
+        if o.status == "skipped":
+            continue
+        link, link_label = _link(o, report.canonical.get(o.page, ""))
+        parts = [o.text] if isinstance(o.text, str) else list(o.text or [])
+        text = "\n\n".join(parts)
+        rows.append({
+            "page": o.page, "channel": o.channel, "status": o.status, "detail": o.detail or "",
+            "text": text if len(text) <= TEXT_SHOWN else text[: TEXT_SHOWN - 1] + "…",
+            "length": length_against_limit(parts, report.limits.get(o.channel)),
+            "link": link, "link_label": link_label, "canonical_url": report.canonical.get(o.page, ""),
+            "generator": o.generator or "",
+        })
+    return rows
+
+
+def _link(o, canonical: str) -> tuple[str, str]:
+    if o.platform_url and o.platform_url.startswith("http"):
+        return o.platform_url, "post"
+    if o.platform_url and o.platform_url.startswith("file:"):
+        return o.platform_url, "outbox file"
+    return canonical, "page" if canonical else ""
+
+
+def length_against_limit(parts: list[str], limits) -> str:
+    """`231/280 characters`, or for a thread `3 parts, longest 270/280 characters`, counted as the platform counts."""
+    if not parts:
+        return ""
+    if limits is None:
+        return f"{max(len(p) for p in parts)} characters"
+    longest = max(limits.count(p) for p in parts)
+    measure = f"{longest}/{limits.max_length} {limits.unit}"
+    return measure if len(parts) == 1 else f"{len(parts)} parts, longest {measure}"
+
+
+_MARKDOWN = re.compile(r"([\\`*_{}\[\]()<>#+!~-])")
+
+
+def _plain(text: str) -> str:
+    """Post text shown as written: its markdown (links, images, emphasis) is not rendered."""
+    return _MARKDOWN.sub(r"\\\1", text)
 
 
 def _cell(text: str) -> str:
