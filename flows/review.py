@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import time
 
+from prefect import get_run_logger
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.objects import StateType
 from prefect.context import FlowRunContext
@@ -55,9 +56,19 @@ def wait_for_decision(form: type[RunInput], timeout_seconds: float, key: str,
             raise RuntimeError(f"the run could not pause for review: {result.details}")
         form.save(keyset, flow_run_id=run_id)
         deadline = time.monotonic() + timeout_seconds
+        unreachable = 0
         while (left := deadline - time.monotonic()) > 0:
             time.sleep(min(poll_seconds, left))
-            run = client.read_flow_run(run_id)
+            try:
+                run = client.read_flow_run(run_id)
+            except Exception as exc:  # the server restarting during a days-long review must not end it
+                unreachable += 1
+                if unreachable == 1:
+                    get_run_logger().warning("review: the Prefect server does not answer (%s); still waiting", exc)
+                continue
+            if unreachable:
+                get_run_logger().info("review: the Prefect server answers again; still waiting")
+                unreachable = 0
             if run.state is not None and run.state.type is StateType.RUNNING:
                 return form(**(read_flow_run_input(keyset["response"], flow_run_id=run_id) or {}))
         # Our deadline: end the pause ourselves, then look once more for a decision

@@ -288,6 +288,23 @@ def test_review_that_nobody_answers_fails_and_posts_nothing(api, worker, site, s
 
 
 @e2e
+def test_review_survives_a_server_restart_and_a_bare_resume_approves_all(api, worker, site, server):
+    week = "2026-W52"
+    run = _trigger(api, {"week": week, "dry_run": True, "review": True, "channels": ["x"]})
+    _paused(api, run.id)
+    waiting = {f"{p.stem}:x:{week}:0" for p in (site / "outbox" / "review" / week).glob("x/*.md")}
+    stop(server.proc)  # say, the Prefect server is upgraded while the editor reads
+    time.sleep(12)  # the paused run's polls fail meanwhile
+    server.start()
+    assert api.read_flow_run(run.id).state.is_paused()
+    # A Resume with no input takes the form's defaults: approve all.
+    assert _resume(server, run.id, {})["status"] == "ACCEPT"
+    run = _final(api, run.id, server)
+    assert run.state.is_completed(), str(run.state)
+    assert waiting and set(_sent(site, week)) == waiting
+
+
+@e2e
 def test_schedules_are_mondays_at_nine_in_london_across_dst(api, deployed):
     from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterId, FlowRunFilter, FlowRunFilterState
     from prefect.client.schemas.filters import FlowRunFilterStateType
