@@ -225,8 +225,17 @@ def _resume_form(server, run_id) -> dict:
 
 
 def _resume(server, run_id, run_input: dict) -> dict:
-    """What the UI's Resume form sends: POST /flow_runs/{id}/resume with the form's values."""
-    return httpx.post(f"{server.api_url}/flow_runs/{run_id}/resume", json={"run_input": run_input}, timeout=30).json()
+    """What the UI's Resume form sends: POST /flow_runs/{id}/resume with the form's values.
+
+    A server error (SQLite busy on a loaded machine) rolls the request back; like an
+    editor, click again."""
+    for attempt in range(3):
+        r = httpx.post(f"{server.api_url}/flow_runs/{run_id}/resume", json={"run_input": run_input}, timeout=60)
+        if r.status_code < 500:
+            assert r.status_code in (200, 201), f"{r.status_code}: {r.text}"
+            return r.json()
+        time.sleep(2)
+    raise AssertionError(f"resume answered {r.status_code}: {r.text}\n{server.log_tail()}")
 
 
 @e2e
