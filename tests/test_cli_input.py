@@ -109,3 +109,16 @@ def test_engagement_refuses_an_unknown_channel(project):
     result = runner.invoke(app, ["engagement", "--channel", "twiter"])
     assert result.exit_code == 2, result.output
     assert "--channel: unknown channel 'twiter'" in result.output
+
+
+@pytest.mark.parametrize("args, message", [
+    (["import", "citations", "--preset", "superline"], "--preset: unknown preset 'superline': did you mean 'superlines'?"),
+    (["import", "backlinks", "--preset", "ahref"], "--preset: unknown preset 'ahref': did you mean 'ahrefs'?"),
+    (["import", "citations", "--surface", "ap"], "--surface: unknown surface 'ap': did you mean 'app'? valid: api, app, import"),
+])
+def test_imports_refuse_unknown_presets_and_surfaces(project, args, message):
+    export = project.root / "export.csv"
+    export.write_text("a,b\n1,2\n")
+    result = runner.invoke(app, [*args[:2], str(export), *args[2:]])
+    assert result.exit_code == 2, result.output
+    assert message in result.output

@@ -119,8 +119,10 @@ def _register_imports(import_app: typer.Typer) -> None:
         date_format: Optional[str] = typer.Option(None, "--date-format", help=DATE_FORMAT_HELP),
     ) -> None:
         """Import a citation-tracking export: date, engine, prompt, cited URL, position."""
-        from citecast.citations.imports import import_citations
+        from citecast.citations.imports import CITATION_PRESETS, import_citations
 
+        refuse_unknown("--preset", [preset], ["auto", *CITATION_PRESETS], "preset")
+        refuse_unknown("--surface", [surface], ["api", "app", "import"], "surface")
         _run_import(import_citations, file, map_, preset=preset, engine=engine, surface=surface, topic=topic,
                     date_format=date_format)
 
@@ -133,8 +135,9 @@ def _register_imports(import_app: typer.Typer) -> None:
         date_format: Optional[str] = typer.Option(None, "--date-format", help=DATE_FORMAT_HELP),
     ) -> None:
         """Import a backlink export: source URL, target URL, anchor, first seen, follow/nofollow."""
-        from citecast.citations.imports import import_backlinks
+        from citecast.citations.imports import BACKLINK_PRESETS, import_backlinks
 
+        refuse_unknown("--preset", [preset], ["auto", *BACKLINK_PRESETS], "preset")
         _run_import(import_backlinks, file, map_, preset=preset, target=target, date_format=date_format)
 
 
