@@ -242,3 +242,17 @@ def test_hugo_cascade_from_a_section_reaches_its_pages(tmp_path, monkeypatch):
     assert "rich-content.md" not in posted and "about.md" in posted
     assert "with-slug.md" in posted  # its own build.render wins
     assert any(p.file.endswith("rich-content.md") and "render" in p.message for p in library.skipped)
+
+
+def test_a_site_root_as_content_does_not_crawl_dependencies_or_build_output(tmp_path, monkeypatch):
+    """paths.content = "." on an Astro project: node_modules and dist hold markdown that is not the site's."""
+    root = tmp_path / "astro"
+    shutil.copytree(FIXTURES / "astro", root)
+    for junk in ("node_modules/some-lib/README.md", "dist/blog/first-post/index.md", ".astro/notes.md"):
+        (root / junk).parent.mkdir(parents=True, exist_ok=True)
+        (root / junk).write_text("# not a page of the site\n", encoding="utf-8")
+    (root / "citecast.toml").write_text('[paths]\ncontent = "."\n', encoding="utf-8")
+    monkeypatch.setenv("CITECAST_CONFIG", str(root / "citecast.toml"))
+    library = load_library(load_settings())
+    assert not [p for p in library.problems if "node_modules" in p.file or "dist/" in p.file or ".astro" in p.file]
+    assert library.files == 12 and len(library.pages) == 10

@@ -30,7 +30,7 @@ from citecast.pages.hugo import lower_keys
 from citecast.pages.limits import title_warnings
 from citecast.pages.markup import clean_body, clean_title
 from citecast.pages.problems import Problem, display_path
-from citecast.pages.sites import Located, is_candidate, locate, slug_from_url
+from citecast.pages.sites import Located, candidate_files, is_candidate, locate, slug_from_url
 from citecast.settings import CADENCE_WEEKS, KNOWN_CHANNELS, Settings
 from citecast.words import count, plural
 
@@ -262,7 +262,7 @@ def load_library(settings: Settings, distributed_urls: dict[str, set[str]] | Non
                                     "set `url` (Jekyll), `baseURL` (Hugo) or `site` (Astro) in the site's config, "
                                     "or site.base_url in citecast.toml", "base_url", severity="warning"))
     try:
-        for path in sorted(content.rglob("*")):
+        for path in candidate_files(content, lib.site):
             if not is_candidate(path, lib.site):
                 continue
             lib.files += 1

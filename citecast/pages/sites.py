@@ -7,6 +7,7 @@ for all of them. See docs/sites.md for the rules and the documents behind them.
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, field, replace
 from datetime import date
@@ -30,6 +31,27 @@ class Located:
     published: date | None = None  # the generator's date when the front matter has none
     previous: list[str] = field(default_factory=list)  # server-relative or absolute old URLs
     tags: list[str] = field(default_factory=list)
+
+
+# Folders each generator never reads pages from: dependencies, build output, caches. Not walked
+# at all, so pointing paths.content at a site's root does not crawl node_modules.
+_ALWAYS_SKIPPED = {"node_modules", ".git", ".hg", ".svn", ".cache"}
+NOT_CONTENT = {
+    "jekyll": frozenset(_ALWAYS_SKIPPED | {"_site", ".jekyll-cache", ".sass-cache", ".bundle", "vendor"}),
+    "hugo": frozenset(_ALWAYS_SKIPPED | {"public", "resources"}),
+    "astro": frozenset(_ALWAYS_SKIPPED | {"dist", ".astro", "public"}),
+}
+
+
+def candidate_files(content: Path, site: SiteProfile) -> list[Path]:
+    """Every file under the content folder, sorted; on a generator's site its build and dependency folders are skipped."""
+    if site.generator == "plain":
+        return sorted(content.rglob("*"))
+    found: list[Path] = []
+    for folder, subfolders, files in os.walk(content):
+        subfolders[:] = [d for d in subfolders if d not in NOT_CONTENT[site.generator]]
+        found.extend(Path(folder, name) for name in files)
+    return sorted(found)
 
 
 def is_candidate(path: Path, site: SiteProfile) -> bool:
