@@ -79,16 +79,34 @@ class Zygote:
     """The test side: start the warm process, run CLI commands in forks of it."""
 
     def __init__(self, repo: str):
+        import queue
+        import threading
+
         self.proc = subprocess.Popen([sys.executable, "-m", "tests.fakes.zygote"], cwd=repo, stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, text=True, bufsize=1)
+        self.lines: queue.Queue = queue.Queue()
+        threading.Thread(target=lambda: [self.lines.put(json.loads(line)) for line in self.proc.stdout],
+                         daemon=True).start()
 
     def start(self, argv: list[str], cwd: str, env: dict[str, str]) -> int:
         self.proc.stdin.write(json.dumps({"argv": argv, "cwd": str(cwd), "env": env}) + "\n")
         self.proc.stdin.flush()
-        return json.loads(self.proc.stdout.readline())["pid"]
+        self.pid = self.lines.get(timeout=600)["pid"]  # the first request waits for the imports
+        return self.pid
 
-    def wait(self) -> int:
-        return json.loads(self.proc.stdout.readline())["rc"]
+    def wait(self, timeout: float = 300.0) -> int:
+        """The run's exit code; a run that hangs past `timeout` is killed (and reported as killed)."""
+        import queue
+        import signal
+
+        try:
+            return self.lines.get(timeout=timeout)["rc"]
+        except queue.Empty:
+            try:
+                os.kill(self.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            return self.lines.get(timeout=60)["rc"]
 
     def close(self) -> None:
         self.proc.stdin.close()
