@@ -262,7 +262,8 @@ def load_library(settings: Settings, distributed_urls: dict[str, set[str]] | Non
                                     "set `url` (Jekyll), `baseURL` (Hugo) or `site` (Astro) in the site's config, "
                                     "or site.base_url in citecast.toml", "base_url", severity="warning"))
     try:
-        for path in candidate_files(content, lib.site):
+        own = tuple(settings.path(name) for name in ("outbox", "state", "templates"))
+        for path in candidate_files(content, lib.site, own):
             if not is_candidate(path, lib.site):
                 continue
             lib.files += 1

@@ -43,13 +43,18 @@ NOT_CONTENT = {
 }
 
 
-def candidate_files(content: Path, site: SiteProfile) -> list[Path]:
-    """Every file under the content folder, sorted; on a generator's site its build and dependency folders are skipped."""
-    if site.generator == "plain":
-        return sorted(content.rglob("*"))
+def candidate_files(content: Path, site: SiteProfile, own: tuple[Path, ...] = ()) -> list[Path]:
+    """Every file under the content folder, sorted; on a generator's site its build and dependency folders are skipped.
+
+    `own` are citecast's own folders (outbox, state, templates): with the site's root
+    as the content folder they sit inside it, and the outbox's drafts are not pages.
+    """
+    skipped = {os.path.normpath(folder) for folder in own}
+    not_content = NOT_CONTENT.get(site.generator, frozenset())
     found: list[Path] = []
     for folder, subfolders, files in os.walk(content):
-        subfolders[:] = [d for d in subfolders if d not in NOT_CONTENT[site.generator]]
+        subfolders[:] = [d for d in subfolders if d not in not_content
+                         and os.path.normpath(os.path.join(folder, d)) not in skipped]
         found.extend(Path(folder, name) for name in files)
     return sorted(found)
 
