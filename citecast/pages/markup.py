@@ -57,6 +57,9 @@ _HTML_BLOCK_TAG = re.compile(r"</?(?:p|div|h[1-6]|table|thead|tbody|tr|ul|ol|li|
 _HTML_TAG = re.compile(r"</?[a-zA-Z][\w:-]*(?:\s[^<>]*)?/?>")
 _KRAMDOWN_EXT = re.compile(r"\{::(comment|nomarkdown)\}.*?\{:/(?:\1)?\}", re.S)
 _KRAMDOWN_IAL = re.compile(r"\{:[^}\n]*\}")
+# kramdown replaces a list followed by `{:toc}` with the generated table of contents
+# (https://kramdown.gettalong.org/converter/html.html#toc): its placeholder item ("TOC") is not words.
+_KRAMDOWN_TOC = re.compile(r"^[ \t]*(?:[*+-]|\d+\.)[ \t]+[^\n]*\n[ \t]*\{:\s*toc\b[^}\n]*\}[ \t]*$", re.M)
 _FOOTNOTE_DEF = re.compile(r"^\[\^[^\]\n]+\]:.*(?:\n(?:    |\t).*)*", re.M)
 _FOOTNOTE_REF = re.compile(r"\[\^[^\]\n]+\]")
 _BLANK_RUNS = re.compile(r"\n[ \t]*(?:\n[ \t]*){2,}")
@@ -188,6 +191,7 @@ def _markdown_layer(text: str, mdx: bool) -> str:
         text = _HTML_TAG.sub("", text)
     if "{:" in text:
         text = _KRAMDOWN_EXT.sub("", text)
+        text = _KRAMDOWN_TOC.sub("", text)
         text = _KRAMDOWN_IAL.sub("", text)
     if "[^" in text:
         text = _FOOTNOTE_DEF.sub("", text)
