@@ -304,6 +304,11 @@ def load_page(path: Path, settings: Settings, content_root: Path | None = None,
             if located is not None:  # a layout-only page (an archive, a list): nothing to post
                 return None, [Problem(name, "not distributed: the page has no text of its own", severity="info")]
             raise PageError("has no body text", "write the page below the front matter")
+        if located is not None and _NOT_FOUND_PAGE.search(located.url_path):
+            # Jekyll's `permalink: /404.html`, Astro's src/pages/404.md: what the host serves for a
+            # missing URL. It is published, but it answers no question: posting it links an error page.
+            return None, [Problem(name, "not distributed: the site's 404 page (served for URLs that do not exist)",
+                                  severity="info")]
         fields, spelled = _front_matter_fields(meta, located)
         _read_dates(fields, spelled, located)
         _tidy_lists(fields, spelled, settings, site, located)
@@ -332,6 +337,9 @@ def _split_unless_skipped(text: str, path: Path, site: SiteProfile) -> tuple[dic
         if site.generator == "jekyll" and not text.startswith("---"):
             raise _Skipped("not published by Jekyll as a page: without front matter it is copied as a static file")
         raise
+
+
+_NOT_FOUND_PAGE = re.compile(r"(?:^|/)404(?:\.html?|/)?$")
 
 
 class _Skipped(Exception):
