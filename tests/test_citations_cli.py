@@ -82,7 +82,7 @@ def test_probe_import_report(project):
     f = project / "export.csv"
     f.write_text("date,engine,prompt,cited_url\n2026-03-01,gemini,what is geo,https://citecast.dev/geo\n")
     res = runner.invoke(app(), ["import", "citations", str(f)])
-    assert res.exit_code == 0 and "1 answers added" in res.output, res.output
+    assert res.exit_code == 0 and "1 answer added" in res.output, res.output
     bad = project / "bad.csv"
     bad.write_text("x,y\n1,2\n")
     res = runner.invoke(app(), ["import", "backlinks", str(bad)])

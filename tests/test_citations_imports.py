@@ -226,3 +226,12 @@ def test_backlinks_dedupe_on_normalised_urls_and_report_missing_first_seen(ledge
     assert (r.added, r.skipped) == (0, 1)
     with ledger.session() as s:
         assert s.scalar(select(BacklinkRow.follow).where(BacklinkRow.source_domain == "blog.one.org")) is True  # Nofollow: false
+
+
+def test_import_summaries_count_their_nouns():
+    from citecast.citations.imports import ImportResult
+    from citecast.citations.logs import LogImportResult
+    assert "1 link added" in ImportResult("backlinks", "l.csv", "auto", rows=1, added=1).summary()
+    assert "2 answers added" in ImportResult("citations", "c.csv", "auto", rows=3, added=2).summary()
+    one = LogImportResult("a.log", "combined", lines=2, requests=2, referrals=1).summary()
+    assert "1 AI referral visit;" in one and "visits" not in one

@@ -294,9 +294,9 @@ class ImportResult:
     notes: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
-        what = "answers" if self.kind == "citations" else "links"
+        what = "answer" if self.kind == "citations" else "link"
         extended = f", {self.extended} completed by this fuller export" if self.extended else ""
-        lines = [f"{self.file}: {count(self.rows, 'row')}, {self.added} {what} added{extended}, {self.skipped} already imported "
+        lines = [f"{self.file}: {count(self.rows, 'row')}, {count(self.added, what)} added{extended}, {self.skipped} already imported "
                  f"(preset {self.preset})"]
         for slug, n in sorted(self.matched.items()):
             lines.append(f"  {slug}: {count(n, 'row')}")

@@ -105,7 +105,7 @@ class LogImportResult:
 
     def summary(self) -> str:
         lines = [f"{self.file} ({self.fmt}): {count(self.lines, 'line')}, {count(self.requests, 'request')}, "
-                 f"{self.fetches} by AI agents, {self.referrals} AI referral visits; "
+                 f"{self.fetches} by AI agents, {count(self.referrals, 'AI referral visit')}; "
                  f"{self.page_hits} on our pages: {self.added} added, {self.known} already imported"]
         if self.bad:
             lines.append(f"  {count(self.bad, 'line')} not in {self.fmt} format, e.g. " + "; ".join(self.bad_examples[:3]))
