@@ -162,6 +162,7 @@ def weekly_distribution(
     ledger = pipeline.open_ledger(settings)
     outcomes: list = []
     note = ""
+    plan = None
     try:
         plan = plan_task(settings, ledger, options)
         wrong = unknown_pages(options.pages, [p.slug for p in plan.library.pages])
@@ -192,6 +193,8 @@ def weekly_distribution(
         outcomes += [o for f in futures for o in f.result()]
     finally:
         ledger.close()
+        if plan is not None:
+            pipeline.release_budget(plan.run_id)  # a long-lived worker keeps no budget of a finished run
     report = pipeline.report_of(plan, outcomes)
     report.note = note
     create_markdown_artifact(markdown_summary(report), key="weekly-distribution", description=f"Distribution {report.slot}")

@@ -277,7 +277,7 @@ def test_the_budget_is_per_run_across_drafters(empty_project, monkeypatch, serve
     """The Prefect flow makes a drafter per draft task: one run's tasks share one budget."""
     from tests.test_llm_drafting import work
 
-    from citecast.distribution.llm_budget import run_budget
+    from citecast.distribution.llm_budget import release_budget, run_budget, runs_with_budgets
     from citecast.distribution.run import make_drafter
 
     for i in range(2):
@@ -293,3 +293,35 @@ def test_the_budget_is_per_run_across_drafters(empty_project, monkeypatch, serve
     assert {d.generator for pd in second for d in pd.drafts.values()} == {"fallback"}
     other = make_drafter(settings, run_id="run-2").draft_pages(items[1:])
     assert {d.generator for pd in other for d in pd.drafts.values()} == {"llm"}  # another run starts afresh
+    release_budget("run-1"), release_budget("run-2")
+    assert not {"run-1", "run-2"} & set(runs_with_budgets())
+
+
+def test_a_finished_run_releases_its_budget(project, monkeypatch, server):
+    """A long-lived worker (`citecast serve`) runs week after week: it holds the budget of the
+    run under way, and none of the runs it finished."""
+    from citecast.distribution.llm_budget import runs_with_budgets
+    from citecast.distribution.run import RunOptions
+
+    settings = configure(project, monkeypatch, server)
+    before = set(runs_with_budgets())
+    for week in ("2026-W48", "2026-W49"):
+        during: list[list[str]] = []
+        report = run_week(settings, RunOptions(week=week), now=MONDAY,
+                          on_outcome=lambda o: during.append(runs_with_budgets()))
+        assert report.count("dry_run") >= 9 and {o.generator for o in report.outcomes} == {"llm"}
+        assert all(set(d) - before == {report.run_id} for d in during)  # held while the run posts
+        assert set(runs_with_budgets()) == before  # and released when it ends
+
+
+@pytest.mark.slow
+def test_the_flow_releases_its_runs_budget(project, monkeypatch, server):
+    """The Prefect flow's draft tasks share the run's budget; the flow releases it at its end."""
+    from citecast.distribution.llm_budget import runs_with_budgets
+    from citecast.flows.distribute import weekly_distribution
+
+    configure(project, monkeypatch, server)
+    before = set(runs_with_budgets())
+    result = weekly_distribution(dry_run=True, week="2026-W48")
+    assert server.calls and result["counts"].get("dry_run") == 15, result
+    assert set(runs_with_budgets()) == before

@@ -112,6 +112,10 @@ def estimate_tokens(chars: int) -> int:
     return chars // 3 + 1
 
 
+# The budgets of the runs under way in this process, by run id. A run's draft
+# tasks each make a drafter and find the run's budget here; the run releases it
+# when it ends (release_budget), so a long-lived worker (`citecast serve`) keeps
+# only the runs it is running, not every run it ever ran.
 _budgets: dict[str, Budget] = {}
 _budgets_lock = threading.Lock()
 
@@ -125,3 +129,16 @@ def run_budget(run_id: str | None, llm) -> Budget:
         if run_id not in _budgets:
             _budgets[run_id] = Budget(llm.budget_tokens, llm.budget_usd, prices)
         return _budgets[run_id]
+
+
+def release_budget(run_id: str | None) -> None:
+    """Forget a finished run's budget. A late drafter of that run would start a fresh one."""
+    if run_id is not None:
+        with _budgets_lock:
+            _budgets.pop(run_id, None)
+
+
+def runs_with_budgets() -> list[str]:
+    """The run ids whose budgets this process holds (runs under way)."""
+    with _budgets_lock:
+        return list(_budgets)

@@ -18,6 +18,7 @@ from citecast import channels as channel_registry
 from citecast.channels.base import Channel
 from citecast.settings import Settings
 from citecast.distribution.drafting import OfflineDrafter, PageDrafts, page_options
+from citecast.distribution.llm_budget import release_budget
 from citecast.ledger.store import Ledger, owner_id
 from citecast.pages.arms import apply_arms
 from citecast.pages.loading import Library, Page, load_library
@@ -143,7 +144,10 @@ def make_drafter(settings: Settings, ledger: Ledger | None = None, run_id: str |
 
 def draft_all(plan: Plan, drafter=None, ledger: Ledger | None = None) -> list[PageDrafts]:
     drafter = drafter or make_drafter(plan.settings, ledger, plan.run_id)
-    return drafter.draft_pages(plan.work())
+    try:
+        return drafter.draft_pages(plan.work())
+    finally:
+        release_budget(plan.run_id)  # the whole plan is drafted: the run's budget is done with
 
 
 def publish_all(plan: Plan, ledger: Ledger, drafted: Iterable[PageDrafts], channel: str,
@@ -204,6 +208,7 @@ def run_week(settings: Settings, options: RunOptions | None = None, now: datetim
     """
     options = options or RunOptions()
     ledger = open_ledger(settings)
+    plan: Plan | None = None
     try:
         plan = plan_week(settings, ledger, options, now)
         drafter = make_drafter(settings, ledger, plan.run_id)
@@ -229,6 +234,8 @@ def run_week(settings: Settings, options: RunOptions | None = None, now: datetim
         return report_of(plan, outcomes)
     finally:
         ledger.close()
+        if plan is not None:
+            release_budget(plan.run_id)
 
 
 # Listeners hear every outcome as it happens (the CLI's progress bar), also when
