@@ -115,6 +115,14 @@ def test_page_table(report):
     assert [p[(s,)]["freshness"] for s in "abcd"] == ["31-90d", "181-365d", "unknown", "31-90d"]
     # links of b: 3 rows, 2 domains; follow said by 2 of them, 1 dofollow
     assert (p[("b",)]["links"], p[("b",)]["referring_domains"], p[("b",)]["dofollow_share"]) == (3, 2, 0.5)
+    # dates and clocks: a distributed 01-12 (cited 01-10 before that), b's first link 01-05
+    assert (p[("a",)]["published"], p[("a",)]["first_distribution"], p[("a",)]["first_link"]) == (
+        D(2026, 1, 1), at("2026-01-12", 0), None)
+    assert (p[("a",)]["first_citation"], p[("a",)]["days_to_citation"], p[("a",)]["timing"]) == (
+        at("2026-01-20"), approx(8.5), "cited before its start")
+    assert (p[("b",)]["first_link"], p[("b",)]["first_citation"], p[("b",)]["timing"]) == (
+        D(2026, 1, 5), at("2026-01-20"), "cited")
+    assert (p[("f",)]["first_citation"], p[("f",)]["days_to_citation"], p[("f",)]["timing"]) == (None, None, "censored")
 
 
 def test_cohort_by_topic_and_freshness(report):
@@ -134,6 +142,9 @@ def test_cohort_by_topic_and_freshness(report):
     assert cf[("distribution", "31-90d")]["page_list"] == "a;d;e"
     assert (cf[("links", "181-365d")]["cited"], cf[("links", "181-365d")]["answers"]) == (1, 3)
     assert (cf[("links", "unknown")]["cited"], cf[("control", "unknown")]["mean_rate"]) == (0, approx(0.5))
+    # distribution 31-90d: a 0/1, d 1/1, e 1/1 -> mean 2/3, sd 0.57735, t(0.975, 2) = 4.302653: clipped to [0, 1]
+    assert (cf[("distribution", "31-90d")]["ci_low"], cf[("distribution", "31-90d")]["ci_high"]) == (0.0, 1.0)
+    assert cf[("distribution", "31-90d")]["pooled_rate"] == approx(2 / 3)
 
 
 def test_mean_interval_by_hand():
@@ -158,6 +169,12 @@ def test_time_to_first_citation(report):
         2, 2, approx(36.5))
     assert (curves["links"].pages, curves["links"].events, curves["links"].median_days) == (2, 1, approx(15.5))
     assert [p[:2] for p in curves["links"].points] == [(0.0, 0.0), (14.5, 0.0), (15.5, 1.0)]
+    table = rows(report, "time_to_citation", ["cohort"])
+    assert [table[(c,)]["pages"] for c in ("distribution", "links")] == [2, 2]
+    assert (table[("links",)]["cited"], table[("links",)]["late_entries"], table[("links",)]["median_days"]) == (
+        1, 0, approx(15.5))
+    steps = [tuple(r[1:3]) for r in report.tables["survival_curves"].rows if r[0] == "distribution"]
+    assert steps == [(0.0, 0.0), (36.5, 0.5), (41.5, 1.0)]  # 1 - KM: one of two cited at 36.5, both at 41.5
     tests = rows(report, "time_to_citation_tests", ["arm_a", "arm_b"])
     assert tests[("distribution", "links")]["p"] is None
     # d is in t2, where no links page is: 1 distribution page shares a topic with links
@@ -202,6 +219,9 @@ def test_engine_weeks_and_answers(report):
     assert (ew[("llama", "2026-W02")]["can_cite"], ew[("llama", "2026-W02")]["citing_us_rate"]) == (0, None)
     assert ew[("llama", "2026-W02")]["brand_rate"] == 1.0 and ew[("openai", "2026-W02")]["brand_rate"] == 0.0
     assert ew[("openai", "2026-W04")]["citing_us"] == 1
+    # perplexity, 2026-W03: answer 4 (01-12) cites c and d: 1 answer, citing us, no brand flag known
+    assert ew[("perplexity", "2026-W03")] == {"engine": "perplexity", "week": "2026-W03", "answers": 1, "can_cite": 1,
+                                              "citing_us": 1, "citing_us_rate": 1.0, "brand_rate": None}
     ans = report.tables["answers"].as_dicts()
     # newest first per page; d's answer 4 came before d was published: not behind any figure
     assert [(a["page"], a["answer_id"], a["position"]) for a in ans] == [
