@@ -5,6 +5,8 @@ Each test is written from the generator's documented behaviour, with words of ou
 
 from __future__ import annotations
 
+import re
+
 from citecast.pages.loading import load_library
 from citecast.pages.markup import clean_body
 from tests.conftest import good_page
@@ -29,7 +31,9 @@ def test_the_sites_404_page_is_not_distributed(empty_project):
     (p.content / "_config.yml").write_text("url: https://blog.example\npermalink: pretty\n", encoding="utf-8")
     p.write_page("404.md", "---\nlayout: default\ntitle: \"404: Page not found\"\npermalink: 404.html\n---\n\n"
                  "# 404: Page not found\nSorry, we've misplaced that URL. [Head back home]({{ site.url }}).\n")
-    p.write_page("about/404.md", "---\ntitle: Not found here\npermalink: /about/404/\n---\n\nNothing here.\n")
+    p.write_page("403.md", "---\ntitle: Forbidden\npermalink: /404/\n---\n\nNot here either.\n")
+    # gohugo.io's docs have a page about 404 templates at /templates/404/: a real page, distributed.
+    p.write_page("templates/404.md", good_page("templates-404"))
     p.write_page("_posts/2026-11-02-error-404-explained.md", good_page("error-404-explained"))
     p.write_page("status-404.md", good_page("status-404"))
 
@@ -37,6 +41,56 @@ def test_the_sites_404_page_is_not_distributed(empty_project):
 
     urls = sorted(pg.canonical_url for pg in lib.pages)
     assert urls == ["https://citecast.dev/2026/11/02/error-404-explained/",  # citecast.toml wins
-                    "https://citecast.dev/status-404/"]
+                    "https://citecast.dev/status-404/", "https://citecast.dev/templates/404/"]
     infos = {pr.file: pr.message for pr in lib.problems if pr.severity == "info"}
-    assert "404 page" in infos["content/404.md"] and "404 page" in infos["content/about/404.md"]
+    assert "404 page" in infos["content/404.md"] and "404 page" in infos["content/403.md"]
+
+
+HUGO_MOUNTS = """baseURL = "https://docs.example.org/"
+defaultContentLanguage = "en"
+[languages.en]
+  weight = 1
+[module]
+  [[module.mounts]]
+    source = "assets"
+    target = "assets"
+  [[module.mounts]]
+    source = 'content/en'
+    target = 'content'
+    [module.mounts.sites.matrix]
+      languages = ['en']
+"""
+
+
+def _generator_config_only(p):
+    """A new user's citecast.toml: the site's URL comes from the generator's config."""
+    p.config.write_text(re.sub(r'(?m)^base_url = .*$', "", p.config.read_text(encoding="utf-8")), encoding="utf-8")
+
+
+def test_hugo_content_mounted_from_a_subfolder_is_served_from_the_root(empty_project):
+    # gohugo.io's own docs: `[[module.mounts]] source = 'content/en', target = 'content'`. A mount
+    # replaces the default content folder, so content/en/about/features.md is /about/features/,
+    # not /en/about/features/ (667 of 711 pages linked URLs that do not exist).
+    p = empty_project
+    _generator_config_only(p)
+    (p.root / "hugo.toml").write_text(HUGO_MOUNTS, encoding="utf-8")
+    p.write_page("en/about/features.md", "---\ntitle: Features\n---\n\nHugo's features, in a few words.\n")
+    p.write_page("LICENSE.md", "Not mounted: not a page.\n")
+
+    lib = load_library(p.settings())
+
+    assert [pg.canonical_url for pg in lib.pages] == ["https://docs.example.org/about/features/"]
+    assert not [pr for pr in lib.problems if pr.severity == "error"], lib.problems
+
+
+def test_hugo_mounts_per_language_read_the_default_languages(empty_project):
+    p = empty_project
+    _generator_config_only(p)
+    config = HUGO_MOUNTS.replace("defaultContentLanguage = \"en\"", "defaultContentLanguage = \"de\"")
+    config += "  [[module.mounts]]\n    source = 'content/de'\n    target = 'content'\n    lang = 'de'\n"
+    (p.root / "hugo.toml").write_text(config, encoding="utf-8")
+    p.write_page("de/ueber.md", "---\ntitle: Über\n---\n\nWorte auf Deutsch.\n")
+
+    lib = load_library(p.settings())
+
+    assert [pg.canonical_url for pg in lib.pages] == ["https://docs.example.org/ueber/"]

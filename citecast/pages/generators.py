@@ -162,11 +162,36 @@ def hugo_settings(config: dict[str, Any], root: Path) -> dict[str, Any]:
         "path_to_lower": not bool(lower.get("disablepathtolower", False)),
         "build_expired": bool(lower.get("buildexpired", False)),
         "build_drafts": bool(lower.get("builddrafts", False)),
-        "content_dir": root / str(lower.get("contentdir") or "content"),
+        "content_dir": _hugo_content_dir(lower, root),
         "languages": tuple(str(k).lower() for k in (lower.get("languages") or {}) if isinstance(lower.get("languages"), dict)),
         "default_language": str(lower.get("defaultcontentlanguage") or "en").lower(),
         "default_language_in_subdir": bool(lower.get("defaultcontentlanguageinsubdir", False)),
     }
+
+
+def _hugo_content_dir(lower: dict[str, Any], root: Path) -> Path:
+    """Where Hugo's content comes from: a `[[module.mounts]]` with target "content" replaces `contentDir`.
+
+    gohugo.io's own docs mount `content/en` at `content`; read as `content/`, every page
+    got an `/en/` Hugo does not serve (https://gohugo.io/configuration/module/#mounts:
+    a mount for a component replaces that component's default). With one mount per
+    language, the default language's (or one without a language) is the one read.
+    """
+    module = lower.get("module")
+    mounts = module.get("mounts") if isinstance(module, dict) else None
+    content_mounts = [m for m in mounts or [] if isinstance(m, dict) and str(m.get("target", "")).strip("/") == "content"
+                      and m.get("source")] if isinstance(mounts, list) else []
+    default = str(lower.get("defaultcontentlanguage") or "en").lower()
+
+    def languages(mount: dict) -> list[str]:
+        matrix = (mount.get("sites") or {}).get("matrix") if isinstance(mount.get("sites"), dict) else None
+        found = (matrix or {}).get("languages") if isinstance(matrix, dict) else None
+        found = found if isinstance(found, list) else ([mount["lang"]] if mount.get("lang") else [])
+        return [str(lang).lower() for lang in found]
+
+    for mount in sorted(content_mounts, key=lambda m: 0 if default in languages(m) else 1 if not languages(m) else 2):
+        return root / str(mount["source"])
+    return root / str(lower.get("contentdir") or "content")
 
 
 _ASTRO_STRING = r"""\s*:\s*(['"`])([^'"`]*)\1"""

@@ -304,7 +304,7 @@ def load_page(path: Path, settings: Settings, content_root: Path | None = None,
             if located is not None:  # a layout-only page (an archive, a list): nothing to post
                 return None, [Problem(name, "not distributed: the page has no text of its own", severity="info")]
             raise PageError("has no body text", "write the page below the front matter")
-        if located is not None and _NOT_FOUND_PAGE.search(located.url_path):
+        if located is not None and _is_not_found_page(located.url_path, site):
             # Jekyll's `permalink: /404.html`, Astro's src/pages/404.md: what the host serves for a
             # missing URL. It is published, but it answers no question: posting it links an error page.
             return None, [Problem(name, "not distributed: the site's 404 page (served for URLs that do not exist)",
@@ -339,7 +339,11 @@ def _split_unless_skipped(text: str, path: Path, site: SiteProfile) -> tuple[dic
         raise
 
 
-_NOT_FOUND_PAGE = re.compile(r"(?:^|/)404(?:\.html?|/)?$")
+def _is_not_found_page(url_path: str, site: SiteProfile) -> bool:
+    """The site's own 404 page, at the root of the site (gohugo.io's /templates/404/ is a real page)."""
+    base = site.base_path.rstrip("/")
+    path = url_path[len(base):] if base and url_path.startswith(base + "/") else url_path
+    return path in ("/404", "/404/", "/404.html", "/404.htm")
 
 
 class _Skipped(Exception):
