@@ -1,7 +1,7 @@
 """Platform trials: weeks of runs against misbehaving platform fakes, SIGKILLed while they post, audited.
 
     .venv/bin/python benchmarks/platform_trials.py [--pages 40] [--weeks 4] [--kills 3] [--seeds 3] [--json]
-        [--write-rate 0.2] [--read-rate 0.15] [--token-rate 0.3] [--lag 0.8] [--linkedin-read-scope]
+        [--write-rate 0.2] [--read-rate 0.15] [--token-rate 0.3] [--lag 0.8] [--linkedin-read-scope] [--grace S]
 
 Each seed is a project of its own: every week its pages change (the platforms
 refuse repeats), every page goes to X, LinkedIn, Reddit, Bluesky and
@@ -39,10 +39,14 @@ def main() -> int:
     ap.add_argument("--token-rate", type=float, default=0.3)
     ap.add_argument("--lag", type=float, default=0.8)
     ap.add_argument("--linkedin-read-scope", action="store_true")
+    ap.add_argument("--grace", type=float, default=None,
+                    help="grace_seconds of every channel (default: lag + 1.2 s, at least 2 s); below lag + late landing "
+                         "it shows what the grace period guards against")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     mix = Mix(write_rate=args.write_rate, read_rate=args.read_rate, token_rate=args.token_rate, lag=args.lag,
-              grace=max(2.0, args.lag + 1.2), linkedin_read_scope=args.linkedin_read_scope)
+              grace=args.grace if args.grace is not None else max(2.0, args.lag + 1.2),
+              linkedin_read_scope=args.linkedin_read_scope)
     rows = []
     for seed in range(args.seeds):
         tmp = Path(tempfile.mkdtemp(prefix="citecast-platforms-"))

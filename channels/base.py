@@ -92,6 +92,8 @@ class Ticket:
     since: datetime | None = None  # the first send whose outcome is unknown; lookups search back to it
     steps: list[dict[str, Any]] = field(default_factory=list)
     on_steps: Callable[[list[dict[str, Any]]], None] = lambda steps: None
+    # True for a platform id the ledger records for another event: a lookup must not take it (same words)
+    taken: Callable[[str], bool] = lambda platform_id: False
 
     def step(self, index: int) -> dict[str, Any]:
         while len(self.steps) <= index:

@@ -157,14 +157,16 @@ class XChannel(Channel):
             if since is None:
                 raise LookupIncomplete("no send time recorded for this post: cannot bound the search")
             prev = ticket.steps[i - 1]["id"] if i else None
-            found = self._find(text, reply_to=prev, head=ticket.steps[0].get("id") if i else None, since=since)
+            found = self._find(text, reply_to=prev, head=ticket.steps[0].get("id") if i else None, since=since,
+                               skip=ticket.taken if i == 0 else lambda tid: False)
             if found is None:
                 return None
             ticket.sent(i, found)
         head = ticket.steps[0]["id"]
         return Published(id=head, url=self._url(head), found_by="lookup")
 
-    def _find(self, text: str, reply_to: str | None, head: str | None, since: datetime) -> str | None:
+    def _find(self, text: str, reply_to: str | None, head: str | None, since: datetime,
+              skip=lambda tweet_id: False) -> str | None:
         """The id of our tweet with this text (replying to `reply_to`) posted since `since`, else None."""
         start = utc(since) - self.clock_skew
         token = None
@@ -178,6 +180,8 @@ class XChannel(Channel):
                 if _reply_to(t) != reply_to or not same_text(t.text, text):
                     continue
                 if head and t.conversation_id and str(t.conversation_id) != head:
+                    continue
+                if skip(str(t.id)):  # the same words posted for another page or week
                     continue
                 hits.append(int(t.id))
             token = (resp.meta or {}).get("next_token")

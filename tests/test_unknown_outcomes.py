@@ -389,3 +389,32 @@ def test_an_unconfirmed_event_from_before_send_times_were_recorded_still_settles
     ledger.finish(claim.id, "unconfirmed", error="timeout after send")
     (done,) = settle(ledger, reddit)
     assert done.status == "published" and done.platform_id == published.id and len(fake.posts) == 1
+
+
+@pytest.mark.parametrize("platform", ["x"], indirect=True)
+def test_a_copy_the_platform_says_exists_is_never_rejected_for_a_missed_lookup(platform, ledger):
+    fake, make = platform
+    fake.lag_seconds = 60  # X's reads will not show it during the test
+    x = make(grace_seconds=0.3)
+    fake.fail_next("timeout_after_store")
+    publish(ledger, x, f"one post {LINK}")
+    for run in ("run-2", "run-3", "run-4"):
+        time.sleep(0.4)
+        (out,) = settle(ledger, x, run)
+        assert out.status == "unconfirmed", out.detail
+    assert only_event(ledger).wait_reason == "exists"
+    assert len([r for r in fake.requests if r.method == "POST"]) == 2 and len(fake.posts) == 1  # one re-send, refused
+
+
+@pytest.mark.parametrize("platform", ["x"], indirect=True)
+def test_a_duplicate_of_another_pages_post_is_rejected_even_after_an_unknown_outcome(platform, ledger):
+    fake, make = platform
+    x = make(grace_seconds=0)
+    publish(ledger, x, f"shared words {LINK}", run="w1")  # p0's post
+    fake.fail_next("drop_before_store")  # the next page's first attempt never lands
+    (out,) = publish_channel(ledger, x, [Item(SimpleNamespace(slug="p9", canonical_url=LINK, content_hash="h"),
+                                              Draft(channel="x", parts=(f"shared words {LINK}",), link=LINK))],
+                             SLOT, owner=owner_id("w2"), run_id="w2")
+    assert out.status == "unconfirmed"
+    (done,) = settle(ledger, x, "w3")
+    assert done.status == "rejected" and "p0" in done.detail

@@ -23,8 +23,9 @@ send, and settles it:
 
 A duplicate refusal after an unknown outcome means the first attempt landed:
 the post it names (or a lookup finds) is recorded; while neither can show it
-the event waits, and if after the grace period a complete lookup still misses
-it, the refusal was about an older post and the event is rejected.
+the event waits and is never sent again. Only when the ledger holds another
+post with the same text was the refusal about that one, and the event is
+rejected.
 """
 
 from __future__ import annotations
@@ -100,6 +101,7 @@ def ticket_of(ledger: Ledger, event: EventRow) -> Ticket:
         since=_aware(since) if since else None,
         steps=[dict(st or {}) for st in event.steps or []],
         on_steps=lambda steps: ledger.set_steps(event.id, steps),
+        taken=lambda platform_id: ledger.holder_of(event.channel, platform_id, event.id) is not None,
     )
 
 
@@ -129,6 +131,17 @@ class _Event:
     def wait(self, reason: str, message: str, eligible_at: datetime | None) -> Outcome:
         self.ledger.wait(self.row.id, reason, message, eligible_at)
         return self.outcome("unconfirmed", message)
+
+    def lookup(self) -> Published | None:
+        """The channel's lookup, minus a post the ledger already records for another event (same words)."""
+        found = self.channel.lookup(self.post, self.ticket)
+        if found is not None and self.ledger.holder_of(self.channel.name, found.id, self.row.id) is not None:
+            for step in self.ticket.steps:  # a thread's head is not ours either
+                if step.get("id") == found.id:
+                    step["id"] = None
+            self.ticket.on_steps(self.ticket.steps)
+            return None
+        return found
 
     def eligible_at(self) -> datetime:
         """When a post still not found may be sent again: the grace period after the last send."""
@@ -172,7 +185,7 @@ def _settle(ev: _Event, sleep: Callable[[float], None]) -> Outcome:
         return ev.wait("person", row.error or "the outcome is unknown; check the platform, then "
                        "`citecast ledger resolve`", None)
     try:
-        found = channel.lookup(ev.post, ev.ticket)
+        found = ev.lookup()
     except LookupNotPermitted as exc:
         if not channel.resend_reveals_duplicate:
             return ev.wait("person", f"{exc}; check the platform, then `citecast ledger resolve`", None)
@@ -186,11 +199,11 @@ def _settle(ev: _Event, sleep: Callable[[float], None]) -> Outcome:
         return ev.wait("lookup", f"lookup failed ({exc}); looked up again next run, never re-sent blindly", eligible)
     if found:
         return ev.done(found)
-    if row.wait_reason == "exists":  # refused as a repeat, yet no copy since the attempt
-        if now >= eligible:
-            return ev.end("rejected", f"{row.error}; no copy since the attempt shows after the grace period, so the "
-                                      "refusal was about an older post: change the text to post it")
-        return ev.wait("exists", row.error or "refused as a repeat", eligible)
+    if row.wait_reason == "exists":  # the platform refused a repeat: a copy exists, never send again
+        # Not "an older post" because a lookup missed it: the ledger knows no other post with this text,
+        # so the copy is ours, still being indexed. A person can settle it with `citecast ledger resolve`.
+        later = max(eligible, now) + channel.grace_period
+        return ev.wait("exists", row.error or "refused as a repeat", later)
     if now < eligible:
         return ev.wait("lag", f"not found yet (the platform may still be indexing it): sent again from "
                               f"{_hm(eligible)} if a lookup then still misses it", eligible)
@@ -365,7 +378,7 @@ def _unknown(ev: _Event, message: str) -> Outcome:
     found = None
     if channel.can_lookup:
         try:
-            found = channel.lookup(ev.post, ev.ticket)
+            found = ev.lookup()
         except Exception:  # noqa: BLE001 - a failed lookup only means: not known yet
             found = None
     if found:
@@ -387,14 +400,26 @@ def _duplicate(ev: _Event, exc: Duplicate) -> Outcome:
                                          f"({exc.existing.id})")
         return ev.end("rejected", f"{exc}: that is the post of {other.page} in {other.slot}; change the text")
     try:
-        found = ev.channel.lookup(ev.post, ev.ticket) if ev.channel.can_lookup else None
+        found = ev.lookup() if ev.channel.can_lookup else None
     except ChannelError:
         found = None
     if found:
         return ev.done(Published(found.id, found.url, found_by="lookup after a duplicate refusal"))
+    other = _same_text_published(ev)
+    if other is not None:
+        return ev.end("rejected", f"{exc}: the same text is the post of {other.page} in {other.slot}; change the text")
     eligible = utcnow() + ev.channel.grace_period
-    return ev.wait("exists", f"{exc}: the unknown attempt landed; recorded once a lookup shows it (rejected if it "
-                             f"still does not by {_hm(eligible)})", eligible)
+    return ev.wait("exists", f"{exc}: the unknown attempt landed; recorded once a lookup shows it (looked up "
+                             f"again from {_hm(eligible)}; never sent again)", eligible)
+
+
+def _same_text_published(ev: _Event) -> EventRow | None:
+    """Another published event of this channel that carries any of this post's parts, word for word."""
+    parts = set(ev.post.parts)
+    for other in ev.ledger.events(channel=ev.channel.name, status=["published"], limit=None):
+        if other.id != ev.row.id and parts & set(other.text or []):
+            return other
+    return None
 
 
 def _hm(ts: datetime) -> str:
