@@ -94,3 +94,23 @@ def test_hugo_mounts_per_language_read_the_default_languages(empty_project):
     lib = load_library(p.settings())
 
     assert [pg.canonical_url for pg in lib.pages] == ["https://docs.example.org/ueber/"]
+
+
+def test_a_section_named_like_a_build_folder_is_read_only_the_roots_folder_is_not(empty_project):
+    # gohugo.io has a `functions/resources/` section (12 pages): it was skipped without a word
+    # because Hugo's resource cache is called `resources` too. Only <site root>/resources is Hugo's.
+    p = empty_project
+    _generator_config_only(p)
+    p.config.write_text(p.config.read_text(encoding="utf-8").replace('content = "content"', 'content = "."'),
+                        encoding="utf-8")
+    (p.root / "hugo.toml").write_text('baseURL = "https://docs.example.org/"\n', encoding="utf-8")
+    p.write_page("functions/resources/Get.md", "---\ntitle: resources.Get\n---\n\nReturns a global resource.\n")
+    (p.root / "public").mkdir()
+    (p.root / "public" / "Get.md").write_text("---\ntitle: built copy\n---\n\nA copy.\n", encoding="utf-8")
+    (p.root / "resources" / "_gen").mkdir(parents=True)
+    (p.root / "resources" / "_gen" / "cached.md").write_text("---\ntitle: cache\n---\n\nCached.\n", encoding="utf-8")
+
+    lib = load_library(p.settings())
+
+    assert [pg.canonical_url for pg in lib.pages] == ["https://docs.example.org/functions/resources/get/"]
+    assert not [pr for pr in lib.problems if "public" in pr.file or "resources/_gen" in pr.file], lib.problems

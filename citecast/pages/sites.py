@@ -33,13 +33,15 @@ class Located:
     tags: list[str] = field(default_factory=list)
 
 
-# Folders each generator never reads pages from: dependencies, build output, caches. Not walked
-# at all, so pointing paths.content at a site's root does not crawl node_modules.
-_ALWAYS_SKIPPED = {"node_modules", ".git", ".hg", ".svn", ".cache"}
+# Folders no generator reads pages from, at any depth: dependencies, version control.
+_ALWAYS_SKIPPED = frozenset({"node_modules", ".git", ".hg", ".svn", ".cache"})
+# Each generator's build output and caches: folders of the site's root only (its config's
+# folder), so pointing paths.content at the root does not crawl them, while a section that
+# happens to share the name (gohugo.io's content/functions/resources/) is still read.
 NOT_CONTENT = {
-    "jekyll": frozenset(_ALWAYS_SKIPPED | {"_site", ".jekyll-cache", ".sass-cache", ".bundle", "vendor"}),
-    "hugo": frozenset(_ALWAYS_SKIPPED | {"public", "resources"}),
-    "astro": frozenset(_ALWAYS_SKIPPED | {"dist", ".astro", "public"}),
+    "jekyll": frozenset({"_site", ".jekyll-cache", ".sass-cache", ".bundle", "vendor"}),
+    "hugo": frozenset({"public", "resources"}),
+    "astro": frozenset({"dist", ".astro", "public"}),
 }
 
 
@@ -50,10 +52,12 @@ def candidate_files(content: Path, site: SiteProfile, own: tuple[Path, ...] = ()
     as the content folder they sit inside it, and the outbox's drafts are not pages.
     """
     skipped = {os.path.normpath(folder) for folder in own}
-    not_content = NOT_CONTENT.get(site.generator, frozenset())
+    if site.generator != "plain":
+        skipped |= {os.path.normpath(os.path.join(site.root, name)) for name in NOT_CONTENT[site.generator]}
+    always = _ALWAYS_SKIPPED if site.generator != "plain" else frozenset()
     found: list[Path] = []
     for folder, subfolders, files in os.walk(content):
-        subfolders[:] = [d for d in subfolders if d not in not_content
+        subfolders[:] = [d for d in subfolders if d not in always
                          and os.path.normpath(os.path.join(folder, d)) not in skipped]
         found.extend(Path(folder, name) for name in files)
     return sorted(found)
