@@ -106,6 +106,15 @@ CADENCE_WEEKS: dict[str, int | None] = {"weekly": 1, "biweekly": 2, "monthly": 4
 KNOWN_CHANNELS = ("x", "linkedin", "reddit", "bluesky", "mastodon")
 
 
+def check_channel_names(names: list[str], hint: str = "") -> list[str]:
+    """`names` when each is one of citecast's channels, else a ValueError naming the others
+    (a page's `channels:` and settings' distribution.channels alike)."""
+    unknown = [c for c in names if c not in KNOWN_CHANNELS]
+    if unknown:
+        raise ValueError(f"unknown channel{'s' if len(unknown) > 1 else ''} {unknown}{hint}")
+    return names
+
+
 class Site(Table):
     name: str = "citecast"
     # The site's full base URL (Jekyll url + baseurl, Hugo baseURL, Astro site + base).
@@ -163,10 +172,7 @@ class Distribution(Table):
     @field_validator("channels")
     @classmethod
     def _known_channels(cls, value: list[str]) -> list[str]:
-        unknown = [c for c in value if c not in KNOWN_CHANNELS]
-        if unknown:
-            raise ValueError(f"unknown channel{'s' if len(unknown) > 1 else ''} {unknown}: choose from {list(KNOWN_CHANNELS)}")
-        return value
+        return check_channel_names(value, f": choose from {list(KNOWN_CHANNELS)}")
 
 
 class LLM(Table):

@@ -6,27 +6,15 @@ from dataclasses import dataclass
 
 from citecast.settings import Settings
 from citecast.pages.loading import FIXES, load_library
-from citecast.pages.problems import Problem, display_path
+from citecast.pages.problems import Problem, ProblemsBySeverity, display_path
 
 
 @dataclass
-class CheckResult:
+class CheckResult(ProblemsBySeverity):
     problems: list[Problem]
     pages: int
     files: int
     site: str = ""  # which generator, base URL and permalink rule, with one example URL
-
-    @property
-    def skipped(self) -> list[Problem]:
-        return [p for p in self.problems if p.severity == "info"]
-
-    @property
-    def errors(self) -> list[Problem]:
-        return [p for p in self.problems if p.severity == "error"]
-
-    @property
-    def warnings(self) -> list[Problem]:
-        return [p for p in self.problems if p.severity == "warning"]
 
 
 def check_all(settings: Settings, ledger=None, verify_urls: bool = False) -> CheckResult:

@@ -22,7 +22,7 @@ from citecast.distribution.llm_budget import release_budget
 from citecast.ledger.store import Ledger, owner_id
 from citecast.pages.arms import apply_arms
 from citecast.pages.loading import Library, Page, load_library
-from citecast.pages.problems import Problem
+from citecast.pages.problems import Problem, ProblemsBySeverity
 from citecast.distribution.publishing import Item, Outcome, Pacing, publish_channel, reconcile, settle
 from citecast.distribution.selection import LastDistribution, Selection, iso_slot, select_due, slot_monday
 from citecast.distribution.templates import Templates
@@ -53,7 +53,7 @@ class Plan:
 
 
 @dataclass
-class RunReport:
+class RunReport(ProblemsBySeverity):
     slot: str
     run_id: str
     outcomes: list[Outcome] = field(default_factory=list)

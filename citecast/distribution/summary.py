@@ -73,10 +73,9 @@ def markdown_summary(report: RunReport) -> str:
             lines.append(f"- **{name}**: {'live' if live else 'dry run (outbox)'} — {why}")
     if report.problems:
         lines += ["", "## Pages with problems", ""]
-        lines += [f"- {_cell(str(p))}" for p in report.problems if p.severity == "error"]
-        warnings = [p for p in report.problems if p.severity == "warning"]
-        if warnings:
-            lines.append(f"- plus {count(len(warnings), 'warning')}: run `citecast check`")
+        lines += [f"- {_cell(str(p))}" for p in report.errors]
+        if report.warnings:
+            lines.append(f"- plus {count(len(report.warnings), 'warning')}: run `citecast check`")
     if report.not_due:
         lines += ["", "## Not due", ""]
         lines += [f"- {slug}: {why}" for slug, why in sorted(report.not_due.items())]

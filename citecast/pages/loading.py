@@ -29,9 +29,9 @@ from citecast.pages.generators import detect as detect_site
 from citecast.pages.hugo import lower_keys
 from citecast.pages.limits import title_warnings
 from citecast.pages.markup import clean_body, clean_title
-from citecast.pages.problems import Problem, display_path
+from citecast.pages.problems import Problem, ProblemsBySeverity, display_path
 from citecast.pages.sites import Located, candidate_files, is_candidate, locate, slug_from_url
-from citecast.settings import CADENCE_WEEKS, KNOWN_CHANNELS, Settings
+from citecast.settings import CADENCE_WEEKS, KNOWN_CHANNELS, Settings, check_channel_names
 from citecast.words import count, plural
 
 MAX_PAGE_BYTES = 1_000_000
@@ -163,10 +163,7 @@ class Page(BaseModel):
     @field_validator("channels")
     @classmethod
     def _known(cls, v: list[str]) -> list[str]:
-        unknown = [c for c in v if c not in KNOWN_CHANNELS]
-        if unknown:
-            raise ValueError(f"unknown {plural('channel', len(unknown))} {unknown}")
-        return v
+        return check_channel_names(v)
 
     @field_validator("subreddit")
     @classmethod
@@ -216,24 +213,11 @@ class Page(BaseModel):
 
 
 @dataclass
-class Library:
+class Library(ProblemsBySeverity):
     pages: list[Page] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     files: int = 0
     site: SiteProfile | None = None
-
-    @property
-    def skipped(self) -> list[Problem]:
-        """Files the site does not publish, each with the generator's reason."""
-        return [p for p in self.problems if p.severity == "info"]
-
-    @property
-    def errors(self) -> list[Problem]:
-        return [p for p in self.problems if p.severity == "error"]
-
-    @property
-    def warnings(self) -> list[Problem]:
-        return [p for p in self.problems if p.severity == "warning"]
 
     def failed_files(self) -> list[str]:
         return sorted({p.file for p in self.errors})

@@ -31,6 +31,25 @@ class Problem:
         return asdict(self)
 
 
+class ProblemsBySeverity:
+    """`errors`, `warnings` and `skipped` of a `problems` list (a page library, a check)."""
+
+    problems: list[Problem]
+
+    @property
+    def skipped(self) -> list[Problem]:
+        """Files the site does not publish, each with the generator's reason."""
+        return [p for p in self.problems if p.severity == "info"]
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "warning"]
+
+
 def display_path(path: Path, root: Path | None = None, resolve: bool = True) -> str:
     """A path relative to the project root when it lies inside it.
 
