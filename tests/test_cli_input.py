@@ -122,3 +122,12 @@ def test_imports_refuse_unknown_presets_and_surfaces(project, args, message):
     result = runner.invoke(app, [*args[:2], str(export), *args[2:]])
     assert result.exit_code == 2, result.output
     assert message in result.output
+
+
+def test_a_refusal_lists_a_long_list_in_part_and_still_names_the_nearest(empty_project):
+    for n in range(40):
+        empty_project.write_page(f"page-{n:02d}.md", f"---\ntitle: Page {n}\nslug: page-{n:02d}\n---\n\n## Intro\n\nText.\n")
+    result = runner.invoke(app, ["run", "--local", "--page", "page-3X"])
+    assert result.exit_code == 2, result.output
+    assert "did you mean 'page-39'?" in result.output
+    assert "page-29, ... (10 more)" in result.output  # 30 listed, sorted

@@ -21,6 +21,8 @@ if TYPE_CHECKING:
 
     from citecast.settings import Settings
 
+#: valid values listed when a value is refused (the nearest is always named)
+MAX_LISTED = 30
 # Rich's own markup pattern (rich.markup.escape), without importing Rich for it.
 _MARKUP = re.compile(r"(\\*)(\[[a-z#/@][^[]*?])")
 
@@ -74,7 +76,10 @@ def refuse(option: str, value: str, valid: Collection[str], what: str = "value")
 
     guess = nearest(value, valid)
     hint = f"did you mean {guess!r}? " if guess else ""
-    choices = ", ".join(sorted(valid)) or "none"
+    names = sorted(valid)
+    choices = ", ".join(names[:MAX_LISTED]) or "none"
+    if len(names) > MAX_LISTED:  # a library of 10,000 pages: the nearest matters, not the list
+        choices += f", ... ({len(names) - MAX_LISTED} more)"
     fail(f"{option}: unknown {what} {value!r}: {hint}valid: {choices}")
 
 
