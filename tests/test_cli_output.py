@@ -114,3 +114,14 @@ def test_no_count_in_output_is_hedged_with_a_bracketed_s():
                 if re.search(r"[a-z]\((s|es)\)", node.value.replace("http(s)", "")):
                     hedged.append(f"{path.relative_to(root)}:{node.lineno}: {node.value.strip()[:60]}")
     assert hedged == []
+
+
+def test_piped_preview_prints_each_post_whole_with_its_length(project):
+    out = _piped(project, "preview", "tracking-ai-citations", "--channel", "x")
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert lines[0] == "Tracking AI citations  https://citecast.dev/tracking-ai-citations"
+    assert "╭" not in out.stdout and "│" not in out.stdout  # no panels in a log
+    counts = [line for line in lines if line.startswith("-- post ")]
+    assert counts and all(line.endswith("/ 280 weighted characters") for line in counts)
+    assert "https://citecast.dev/tracking-ai-citations" in lines  # the link, whole, on its own line

@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from citecast.cli.common import console, fail, load_settings, refuse, refuse_channels
+from citecast.cli.common import console, echo, fail, load_settings, refuse, refuse_channels, to_terminal
 
 
 def register(app: typer.Typer) -> None:
@@ -32,8 +32,10 @@ def preview(
     if as_json:
         print(json.dumps({"page": found.slug, "canonical_url": found.canonical_url, "drafts": rows}, indent=2,
                          ensure_ascii=False))
-    else:
+    elif to_terminal():
         _show(found, rows, width)
+    else:
+        _print_plain(found, rows)
     raise typer.Exit(1 if failed else 0)
 
 
@@ -125,6 +127,26 @@ def _panel(row: dict, width: int | None):
         body.append(Text(f"note: {row['note']}", style="yellow" if row["generator"] == "fallback" else "dim"))
     return Panel(Group(*body), title=f"[bold]{row['channel']}[/bold]", subtitle=who,
                  border_style="yellow" if row["generator"] == "fallback" else "blue", width=width)
+
+
+def _print_plain(found, rows: list[dict]) -> None:
+    """The drafts for a log or a file: each post in full, its length against the limit on its own line."""
+    echo(f"{found.title}  {found.canonical_url}")
+    for row in rows:
+        echo()
+        if "error" in row:
+            echo(f"{row['channel']}: error: no valid draft: {row['error']}")
+            continue
+        echo(f"{row['channel']} ({row['generator']}{' · ' + row['model'] if row['model'] and row['generator'] != 'offline' else ''})")
+        if row["title"]:
+            echo(f"title: {row['title']} ({len(row['title'])} / {row['title_limit'] or '-'} characters)")
+        for i, part in enumerate(row["parts"], 1):
+            echo(part["text"])
+            echo(f"-- post {i} of {len(row['parts'])}: {part['length']} / {part['limit']} {part['unit']}")
+        if row["note"]:
+            echo(f"note: {row['note']}")
+    echo()
+    echo("preview only: nothing was published")
 
 
 def _show(found, rows: list[dict], width: int | None) -> None:
