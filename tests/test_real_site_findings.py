@@ -114,3 +114,37 @@ def test_a_section_named_like_a_build_folder_is_read_only_the_roots_folder_is_no
 
     assert [pg.canonical_url for pg in lib.pages] == ["https://docs.example.org/functions/resources/get/"]
     assert not [pr for pr in lib.problems if "public" in pr.file or "resources/_gen" in pr.file], lib.problems
+
+
+STARLIGHT_CONFIG = """// @ts-check
+import { defineConfig } from 'astro/config';
+import starlight from '@astrojs/starlight';
+
+export default defineConfig({
+	site: 'https://docs.example.org',
+	trailingSlash: 'always',
+	integrations: [starlight({ title: 'Docs' })],
+});
+"""
+
+
+def test_starlight_docs_are_routed_at_the_root_with_index_as_the_home_page(empty_project):
+    # Starlight injects the route for `docs` itself: no src/pages file names it. Its own docs
+    # (starlight.astro.build) linked /docs/... for every page, and /index/ for the home page.
+    p = empty_project
+    _generator_config_only(p)
+    p.config.write_text(p.config.read_text(encoding="utf-8").replace('content = "content"', 'content = "src"'),
+                        encoding="utf-8")
+    (p.root / "astro.config.mjs").write_text(STARLIGHT_CONFIG, encoding="utf-8")
+    docs = p.root / "src" / "content" / "docs"
+    for rel, title in (("index.mdx", "Welcome"), ("guides/Getting Started.md", "Start"), ("de/index.md", "Willkommen")):
+        (docs / rel).parent.mkdir(parents=True, exist_ok=True)
+        (docs / rel).write_text(f"---\ntitle: {title}\n---\n\nWords about {title}.\n", encoding="utf-8")
+
+    lib = load_library(p.settings())
+
+    assert sorted(pg.canonical_url for pg in lib.pages) == [
+        "https://docs.example.org/",                         # index: Starlight's home page
+        "https://docs.example.org/de/",                      # de/index: Astro drops /index
+        "https://docs.example.org/guides/getting-started/",  # github-slugger per segment
+    ]

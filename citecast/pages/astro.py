@@ -81,14 +81,20 @@ def entry_id(entry: Entry, meta: dict) -> str:
     return re.sub(r"/index$", "", slug)
 
 
-def url_path(entry: Entry, meta: dict, route: str, base: str, trailing_slash: str, build_format: str) -> str:
-    """The pathname Astro builds the page at: base + route + id + the format's ending."""
+def url_path(entry: Entry, meta: dict, route: str, base: str, trailing_slash: str, build_format: str,
+             index_at_root: bool = False) -> str:
+    """The pathname Astro builds the page at: base + route + id + the format's ending.
+
+    `index_at_root`: Starlight's docs, where the entry `index` is the route's root, not `/index/`.
+    """
     if entry.kind == "page":
         stem = entry.rel.with_suffix("").as_posix()
         path = "" if stem == "index" else re.sub(r"(^|/)index$", "", stem)
         is_index = entry.rel.stem == "index"
     else:
         ident = entry_id(entry, meta)
+        if index_at_root and ident == "index":
+            ident = ""
         path = route.replace(":slug", ident).replace(":id", ident).replace(":collection", entry.collection)
         is_index = False
     path = path.strip("/")

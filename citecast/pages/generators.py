@@ -56,6 +56,7 @@ class SiteProfile:
     base_path: str = ""              # Astro `base`
     routes: dict[str, str] = field(default_factory=dict)  # Astro collection -> route folder
     collection_bases: dict[str, str] = field(default_factory=dict)  # Astro collection -> glob loader base
+    starlight: bool = False          # Astro with Starlight: the `docs` collection is routed at the root
     sources: dict[str, str] = field(default_factory=dict)  # setting -> where it came from
 
     def describe(self) -> str:
@@ -212,6 +213,11 @@ def astro_settings(text: str, root: Path) -> dict[str, Any]:
         "routes": astro_routes(root),
         "collection_bases": _astro_bases(root),
     }
+    if re.search(r"""from\s+['"]@astrojs/starlight['"]""", text):
+        # Starlight injects its own route for the `docs` collection: `/[...slug]`, the entry
+        # `index` at `/` (https://starlight.astro.build/guides/pages/): no src/pages file says so.
+        parsed["starlight"] = True
+        parsed["routes"] = {"docs": "/:slug", **parsed["routes"]}
     return parsed
 
 

@@ -175,7 +175,8 @@ def _astro(path: Path, meta: dict, site: SiteProfile) -> Located | str:
         return f"not published by Astro: {reason}"
     route = (site.permalinks.get(entry.collection) or site.permalink
              or site.routes.get(entry.collection) or "/:collection/:slug")
-    url = astro.url_path(entry, meta, route, site.base_path, site.trailing_slash, site.build_format)
+    url = astro.url_path(entry, meta, route, site.base_path, site.trailing_slash, site.build_format,
+                         index_at_root=site.starlight and entry.collection == "docs")
     return Located(url, "astro", path.suffix.lower() == ".mdx")
 
 
