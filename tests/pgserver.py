@@ -136,3 +136,18 @@ def wait_for(check, timeout: float, interval: float = 0.2):
             return value
         time.sleep(interval)
     return None
+
+
+def started_or_skip():
+    """For a module fixture (`yield from`): a running server, stopped after; the tests skip with the
+    reason where none can be started."""
+    import pytest
+
+    try:
+        server = PostgresServer().start()
+    except Unavailable as exc:
+        pytest.skip(f"PostgreSQL not available: {exc}")
+    try:
+        yield server
+    finally:
+        server.stop()

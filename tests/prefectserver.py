@@ -125,3 +125,20 @@ class PrefectServer:
             [prefect_bin(), "worker", "start", "--pool", pool, "--type", "process"],
             cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )
+
+
+def started_or_fail(server_env: dict[str, str] | None = None):
+    """For a module fixture (`yield from`): a running server, stopped after; a server that does
+    not start fails the tests with its log."""
+    import pytest
+
+    srv = PrefectServer(server_env=server_env)
+    try:
+        srv.start()
+    except RuntimeError as exc:
+        srv.stop()
+        pytest.fail(f"could not start a Prefect server: {exc}")
+    try:
+        yield srv
+    finally:
+        srv.stop()

@@ -23,7 +23,7 @@ import yaml
 
 from tests.conftest import REPO
 from tests.pgserver import wait_for
-from tests.prefectserver import PrefectServer, stop
+from tests.prefectserver import started_or_fail, stop
 
 e2e = pytest.mark.e2e  # the tests that use the server; the last ones check the same seams without it
 
@@ -42,7 +42,7 @@ LEASE_PASSED = 40
 
 @pytest.fixture(scope="module")
 def server():
-    srv = PrefectServer(server_env={
+    yield from started_or_fail({
         # Enough scheduled runs to cover a year, so the next runs cross both DST changes.
         "PREFECT_SERVER_SERVICES_SCHEDULER_MIN_RUNS": "55",
         "PREFECT_SERVER_SERVICES_SCHEDULER_MAX_RUNS": "60",
@@ -50,15 +50,6 @@ def server():
         "PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS": "2",
         **SHORT_LEASES,
     })
-    try:
-        srv.start()
-    except RuntimeError as exc:
-        srv.stop()
-        pytest.fail(f"could not start a Prefect server: {exc}")
-    try:
-        yield srv
-    finally:
-        srv.stop()
 
 
 @pytest.fixture(scope="module")

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO
-from tests.prefectserver import PrefectServer, stop
+from tests.prefectserver import started_or_fail, stop
 from tests.test_e2e_deployments import (POOL, _final, _ledger_events, _paused, _resume, _resume_form,
                                         _sent, _trigger)
 
@@ -30,16 +30,7 @@ PAUSED_FOR = 320  # seconds: past the client's renewal (225 s) and the server's 
 
 @pytest.fixture(scope="module")
 def server():
-    srv = PrefectServer()  # Prefect's defaults: nothing shortened
-    try:
-        srv.start()
-    except RuntimeError as exc:
-        srv.stop()
-        pytest.fail(f"could not start a Prefect server: {exc}")
-    try:
-        yield srv
-    finally:
-        srv.stop()
+    yield from started_or_fail()  # Prefect's defaults: nothing shortened
 
 
 @pytest.fixture(scope="module")

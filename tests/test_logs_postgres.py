@@ -8,7 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from citecast.cli.app import app
-from tests.pgserver import PostgresServer, Unavailable
+from tests.pgserver import started_or_skip
 
 pytestmark = pytest.mark.postgres
 LOGS = Path(__file__).parent / "fixtures" / "logs"
@@ -16,14 +16,7 @@ LOGS = Path(__file__).parent / "fixtures" / "logs"
 
 @pytest.fixture(scope="module")
 def pg():
-    try:
-        server = PostgresServer().start()
-    except Unavailable as exc:
-        pytest.skip(f"PostgreSQL not available: {exc}")
-    try:
-        yield server
-    finally:
-        server.stop()
+    yield from started_or_skip()
 
 
 def test_import_twice_and_the_funnel_on_postgres(pg, project, monkeypatch):

@@ -15,7 +15,7 @@ from collections import Counter
 
 import pytest
 
-from tests.pgserver import PostgresServer, Unavailable
+from tests.pgserver import started_or_skip
 
 pytestmark = pytest.mark.postgres
 
@@ -25,14 +25,7 @@ SHIPPED_POSTS = 15  # the shipped content: 5 pages x 3 channels
 
 @pytest.fixture(scope="module")
 def pg():
-    try:
-        server = PostgresServer().start()
-    except Unavailable as exc:
-        pytest.skip(f"PostgreSQL not available: {exc}")
-    try:
-        yield server
-    finally:
-        server.stop()
+    yield from started_or_skip()
 
 
 _dbs = iter(range(1, 1000))

@@ -306,6 +306,16 @@ class ImportResult:
         return "\n".join(lines)
 
 
+def _import_row(session, kind: str, path: Path, preset: str, result: ImportResult):
+    """The file's row in `imports` (its id tags what it adds), flushed so the id is known."""
+    from citecast.ledger.citation_tables import ImportRow
+
+    imp = ImportRow(kind=kind, file_name=path.name, file_sha256=_file_sha(path), preset=preset, rows=result.rows)
+    session.add(imp)
+    session.flush()
+    return imp
+
+
 def _file_sha(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
@@ -437,13 +447,10 @@ def _write_citations(ledger: "Ledger", path: Path, preset: str, answers: list[Ob
     from sqlalchemy import select
 
     from citecast.citations.model import observation_row
-    from citecast.ledger.citation_tables import CitedUrlRow, ImportRow, ObservationRow
+    from citecast.ledger.citation_tables import CitedUrlRow, ObservationRow
 
     with ledger.session() as s:
-        imp = ImportRow(kind="citations", file_name=path.name, file_sha256=_file_sha(path), preset=preset,
-                        rows=result.rows)
-        s.add(imp)
-        s.flush()
+        imp = _import_row(s, "citations", path, preset, result)
         existing: set[str] = set()
         partial: dict[str, list[ObservationRow]] = {}
         for chunk in range(0, len(answers), 500):
@@ -580,13 +587,10 @@ def _write_backlinks(ledger: "Ledger", path: Path, preset: str, links: dict[tupl
                      result: ImportResult) -> None:
     from sqlalchemy import select
 
-    from citecast.ledger.citation_tables import BacklinkRow, ImportRow
+    from citecast.ledger.citation_tables import BacklinkRow
 
     with ledger.session() as s:
-        imp = ImportRow(kind="backlinks", file_name=path.name, file_sha256=_file_sha(path), preset=preset,
-                        rows=result.rows)
-        s.add(imp)
-        s.flush()
+        imp = _import_row(s, "backlinks", path, preset, result)
         existing = {(normalize_url(r.source_url), r.target_normalized): r for r in s.scalars(select(BacklinkRow))}
         for key, link in links.items():
             old = existing.get(key)
