@@ -234,3 +234,26 @@ def test_every_documented_toml_example_uses_known_keys():
         assert list(_unknown_in(data, Settings)) == [], name
         for channel, options in data.get("channels", {}).items():
             assert set(options) <= registry.settings_keys(channel), (name, channel)
+
+
+def test_the_shipped_citecast_toml_documents_every_settings_key():
+    """Every table and key of the settings is in citecast.toml, set or commented out with its
+    default; uncommented, the file is still valid settings."""
+    import tomllib
+
+    from citecast.settings import EngineSettings, Table
+
+    text = (ROOT / "citecast.toml").read_text()
+    data = tomllib.loads(re.sub(r"^# ?(?=\[|[a-z_]+ *=)", "", text, flags=re.M))
+    Settings.model_validate(data)  # unknown keys or bad values would raise
+    missing = []
+    for section, field in Settings.model_fields.items():
+        if section == "root":  # set by load_settings, not read from the file
+            continue
+        if section not in data:
+            missing.append(f"[{section}]")
+        elif isinstance(field.annotation, type) and issubclass(field.annotation, Table):
+            missing += [f"{section}.{key}" for key in field.annotation.model_fields if key not in data[section]]
+    engine = next(iter(data["citations"]["engines"].values()))
+    missing += [f"citations.engines.<name>.{key}" for key in EngineSettings.model_fields if key not in engine]
+    assert missing == [], "document these in citecast.toml (commented out, with the default)"
