@@ -61,12 +61,13 @@ def markdown_summary(report: RunReport) -> str:
                      + ", ".join(f"{n} by {g}" for g, n in sorted(llm["generators"].items())))
     rows = post_rows(report)
     if rows:
-        lines += ["", "| page | channel | status | text | length | link | generator |", "|---|---|---|---|---|---|---|"]
+        # The text goes last: the UI cuts a wide table at the right, and the short columns must stay in view.
+        lines += ["", "| page | channel | status | length | link | generator | text |", "|---|---|---|---|---|---|---|"]
         for r in rows:
             link = f"[{r['link_label']}]({r['link']})" if r["link"] else ""
             status = f"{ICON.get(r['status'], '')} {r['status'].replace('_', ' ')}" + (f": {r['detail']}" if r["detail"] else "")
-            lines.append("| " + " | ".join(_cell(c) for c in (r["page"], r["channel"], status, _plain(r["text"]), r["length"],
-                                                                link, r["generator"])) + " |")
+            lines.append("| " + " | ".join(_cell(c) for c in (r["page"], r["channel"], status, r["length"], link,
+                                                                r["generator"], _plain(r["text"]))) + " |")
     if report.channels:
         lines += ["", "## Channels", ""]
         for name, (live, why) in sorted(report.channels.items()):
@@ -95,12 +96,12 @@ def post_rows(report: RunReport) -> list[dict]:
         link, link_label = _link(o, report.canonical.get(o.page, ""))
         parts = [o.text] if isinstance(o.text, str) else list(o.text or [])
         text = "\n\n".join(parts)
-        rows.append({
-            "page": o.page, "channel": o.channel, "status": o.status, "detail": o.detail or "",
-            "text": text if len(text) <= TEXT_SHOWN else text[: TEXT_SHOWN - 1] + "…",
+        rows.append({  # in the order the table artifact shows them: the long text after the short columns
+            "page": o.page, "channel": o.channel, "status": o.status,
             "length": length_against_limit(parts, report.limits.get(o.channel)),
-            "link": link, "link_label": link_label, "canonical_url": report.canonical.get(o.page, ""),
-            "generator": o.generator or "",
+            "link": link, "generator": o.generator or "",
+            "text": text if len(text) <= TEXT_SHOWN else text[: TEXT_SHOWN - 1] + "…",
+            "detail": o.detail or "", "canonical_url": report.canonical.get(o.page, ""), "link_label": link_label,
         })
     return rows
 
