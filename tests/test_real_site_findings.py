@@ -148,3 +148,16 @@ def test_starlight_docs_are_routed_at_the_root_with_index_as_the_home_page(empty
         "https://docs.example.org/de/",                      # de/index: Astro drops /index
         "https://docs.example.org/guides/getting-started/",  # github-slugger per segment
     ]
+
+
+def test_a_title_that_starts_with_a_scheme_word_is_words_a_scheme_payload_is_still_a_link():
+    from citecast.distribution.links import find_links
+
+    # gohugo.io's "Data", "File", "JavaScript" pages and Starlight's "Route Data": the offline
+    # X post "<title>: the full answer, with sources." was refused as carrying a link, every week.
+    for prose in ("Data: the full answer, with sources.", "Route Data: the full answer", "File: what it returns",
+                  "JavaScript: the full answer", "Tel: call us"):
+        assert find_links(prose) == [], prose
+    for payload in ("javascript:alert(1)", "javascript: alert(1)", "JavaScript :alert(1)", "data:text/html,x",
+                    "data: text/html;base64,PHNjcmlwdD4=", "mailto: a@evil.com", "file:///etc/passwd"):
+        assert find_links(payload), payload

@@ -30,7 +30,11 @@ SPECIAL_TLDS = frozenset({"example", "test", "invalid", "localhost", "local", "i
 _HOST = re.compile(r"(?:[^\W_][\w-]{0,62}\.)+[^\W_][\w-]*")
 _RULES: tuple[re.Pattern[str], ...] = (
     re.compile(r"(?<![\w+.-])[a-z][a-z0-9+.\-]{0,30}:/+\S*", re.I),  # any scheme: https://, hxxps://, ftp:/
-    re.compile(r"\b(?:javascript|data|vbscript|mailto|file|tel|sms|intent|blob)\s*:\S*", re.I),
+    # A scheme word, then its payload: right after the colon, or after spaces when the payload still
+    # looks like one (`javascript: alert(1)`, `data: text/html,...`, `mailto: a@b`). A title such as
+    # "Data: the full answer" or "File: ..." is words (gohugo.io and Starlight pages failed X every week).
+    re.compile(r"\b(?:javascript|data|vbscript|mailto|file|tel|sms|intent|blob)\s*:(?:(?!\s)|\s+(?=\S*[(/,%@;]))\S*",
+               re.I),
     re.compile(r"(?<![\w:/])//[^\s/]\S*"),  # scheme-relative //host/path
     re.compile(r"(?<![\w.])\d{1,3}(?:\.\d{1,3}){3}(?!\w)\S*"),  # IPv4, with or without a path
     re.compile(r"\[[0-9a-f:.]*:[0-9a-f:.]*\]\S*", re.I),  # [IPv6]
