@@ -125,3 +125,15 @@ def test_piped_preview_prints_each_post_whole_with_its_length(project):
     counts = [line for line in lines if line.startswith("-- post ")]
     assert counts and all(line.endswith("/ 280 weighted characters") for line in counts)
     assert "https://citecast.dev/tracking-ai-citations" in lines  # the link, whole, on its own line
+
+
+def test_piped_funnel_prints_one_full_line_per_page_and_cohort(project):
+    out = _piped(project, "funnel")
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert not any(ch in out.stdout for ch in "┃│…"), out.stdout  # no table, nothing cut at 40 columns
+    pages = [line for line in lines if line.startswith("page ")]
+    assert len(pages) == 5 and all(line.endswith("stalled at not distributed yet") for line in pages), lines
+    assert "page tracking-ai-citations: posted -, engaged not measured" in out.stdout
+    assert any(line.startswith("cohort distribution: pages 3, posted 0/3") for line in lines), lines
+    assert "stalled: tracking-ai-citations: not distributed yet" in lines

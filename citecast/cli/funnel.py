@@ -34,6 +34,8 @@ def register(app: typer.Typer) -> None:
         from citecast.citations.funnel import funnel_for
         from citecast.citations.model import load_pages, open_ledger
         from citecast.citations.report.text import csv_value
+        from citecast.cli.common import echo, to_terminal
+        from citecast.words import count
         from citecast.cli.logs import _settings
 
         settings = _settings()
@@ -43,19 +45,30 @@ def register(app: typer.Typer) -> None:
         finally:
             ledger.close()
         console = Console()
+        tables = to_terminal()
         for name, columns in VIEWS.items():
             table = result.tables[name]
             if not table.rows:
                 continue
             keep = [c for c in table.head if columns is None or c in columns]
+            labels = [(columns or {}).get(col, col.replace("_", " ")) for col in keep]
+            rows = [[str(csv_value(row[c])) for c in keep] for row in table.as_dicts()]
+            if not tables:  # piped: one full line per row, as `citecast ledger` prints
+                for row in rows:
+                    echo(f"{labels[0]} {row[0]}: " + ", ".join(f"{label} {value or '-'}"
+                                                              for label, value in zip(labels[1:], row[1:])))
+                continue
             out = RichTable(title=table.title, title_justify="left")
-            for col in keep:
-                out.add_column((columns or {}).get(col, col.replace("_", " ")))
-            for row in table.as_dicts():
-                out.add_row(*[escape(str(csv_value(row[c]))) for c in keep])
+            for label in labels:
+                out.add_column(label)
+            for row in rows:
+                out.add_row(*[escape(value) for value in row])
             console.print(out)
         for line in result.stalled_lines():
-            console.print(f"stalled: {escape(line)}")
+            if tables:
+                console.print(f"stalled: {escape(line)}")
+            else:
+                echo(f"stalled: {line}")
         if csv_dir is not None:
             import csv
 
@@ -65,7 +78,7 @@ def register(app: typer.Typer) -> None:
                     w = csv.writer(fh)
                     w.writerow(table.head)
                     w.writerows([[csv_value(v) for v in row] for row in table.rows])
-            console.print(f"wrote {len(result.tables)} CSV files in {escape(str(csv_dir))}")
+            echo(f"wrote {count(len(result.tables), 'CSV file')} in {csv_dir}")
 
 
 def register_engagement(app: typer.Typer) -> None:
