@@ -84,6 +84,9 @@ def test_run_local_then_ledger_json(project):
 def test_bad_week_and_bad_settings_are_clear(project, monkeypatch):
     bad_week = runner.invoke(app, ["run", "--local", "--week", "48"])
     assert bad_week.exit_code == 2 and "ISO week" in bad_week.output
+    no_such_week = runner.invoke(app, ["run", "--local", "--week", "2026-W99"])
+    assert no_such_week.exit_code == 2, no_such_week.output
+    assert "--week: week '2026-W99' does not exist" in no_such_week.output and "2026-W49" in no_such_week.output
     monkeypatch.setenv("CITECAST_DISTRIBUTION__MAX_PAGES_PER_WEEK", "lots")
     bad_setting = runner.invoke(app, ["check"])
     assert bad_setting.exit_code == 2

@@ -37,12 +37,14 @@ def run(
     refuse_channels("--channel", channel)
     if page:
         _refuse_unknown_pages(settings, page)
-    options = pipeline.RunOptions(pages=page or None, channels=channel or None, dry_run=dry_run, week=week, force=force)
     if week:
+        from citecast.distribution.form import check_week
+
         try:
-            pipeline.slot_monday(week)  # a malformed --week fails before Prefect starts
+            week = check_week(week)  # a malformed --week fails before Prefect starts, in the form's words
         except ValueError as exc:
-            fail(str(exc))
+            fail(f"--week: {exc}")
+    options = pipeline.RunOptions(pages=page or None, channels=channel or None, dry_run=dry_run, week=week, force=force)
     progress = _Progress(enabled=not as_json)
     stop_listening = pipeline.listen(progress.update)
     try:
