@@ -161,3 +161,38 @@ def test_a_title_that_starts_with_a_scheme_word_is_words_a_scheme_payload_is_sti
     for payload in ("javascript:alert(1)", "javascript: alert(1)", "JavaScript :alert(1)", "data:text/html,x",
                     "data: text/html;base64,PHNjcmlwdD4=", "mailto: a@evil.com", "file:///etc/passwd"):
         assert find_links(payload), payload
+
+
+def test_astro_route_found_through_a_helper_and_a_collection_without_a_route_is_not_posted(empty_project):
+    # astro-theme-cactus: `posts/[...slug].astro` calls getAllPosts() from "@/data/post", which calls
+    # getCollection("post"); its `tag` entries are intros shown on /tags/<tag>/, no page of their own.
+    # Posted as /post/<id>/ and /tag/<id>/: neither is served.
+    p = empty_project
+    _generator_config_only(p)
+    p.config.write_text(p.config.read_text(encoding="utf-8").replace('content = "content"', 'content = "."'),
+                        encoding="utf-8")
+    files = {
+        "astro.config.mjs": "import { defineConfig } from 'astro/config';\n"
+                            "export default defineConfig({\n  site: 'https://blog.example.org',\n});\n",
+        "src/content.config.ts": 'import { glob } from "astro/loaders";\n'
+                                 'const post = defineCollection({ loader: glob({ base: "./content/posts", '
+                                 'pattern: "**/*.md" }) });\n'
+                                 'const tag = defineCollection({ loader: glob({ base: "./content/tags", '
+                                 'pattern: "**/*.md" }) });\nexport const collections = { post, tag };\n',
+        "src/data/post.ts": 'import { getCollection } from "astro:content";\n'
+                            'export async function getAllPosts() { return getCollection("post"); }\n',
+        "src/pages/posts/[...slug].astro": '---\nimport { getAllPosts } from "@/data/post";\n'
+                                           'export const getStaticPaths = async () => (await getAllPosts())'
+                                           '.map((post) => ({ params: { slug: post.id } }));\n---\n',
+        "content/posts/first-post.md": "---\ntitle: First\npublishDate: 04 July 2023\n---\n\nThe first post.\n",
+        "content/tags/test.md": "---\ntitle: Test Tag\n---\n\nAn intro shown on the tag's page.\n",
+    }
+    for rel, text in files.items():
+        (p.root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (p.root / rel).write_text(text, encoding="utf-8")
+
+    lib = load_library(p.settings())
+
+    assert [pg.canonical_url for pg in lib.pages] == ["https://blog.example.org/posts/first-post/"]
+    infos = {pr.file: pr.message for pr in lib.problems if pr.severity == "info"}
+    assert "no page in src/pages renders the `tag` collection" in infos["content/tags/test.md"]

@@ -232,6 +232,28 @@ def _astro_bases(root: Path) -> dict[str, str]:
     return {}
 
 
+_COLLECTION_CALL = re.compile(r"getCollection\(\s*['\"]([\w-]+)['\"]")
+# A route that renders one entry per page: `[...slug].astro`, `[slug].astro`, `[...id].astro`.
+_ENTRY_PARAM = re.compile(r"\[(?:\.\.\.)?(?:slug|id)\]\.astro$")
+_LOCAL_IMPORT = re.compile(r"""from\s+['"]((?:@/|~/|\.{1,2}/)[^'"]+)['"]""")
+
+
+def _collection_in_helpers(text: str, folder: Path, root: Path) -> re.Match[str] | None:
+    """getCollection('<name>') one import away: templates such as astro-theme-cactus call
+    `getAllPosts()` from `@/data/post`, which calls getCollection("post"). `@/` and `~/` are
+    the templates' alias for src/ (tsconfig `paths`)."""
+    for spec in _LOCAL_IMPORT.findall(text):
+        base = root / "src" / spec[2:] if spec.startswith(("@/", "~/")) else folder / spec
+        for candidate in (base, *(base.with_name(base.name + ext) for ext in (".ts", ".js", ".mjs", ".mts"))):
+            try:
+                found = _COLLECTION_CALL.search(candidate.read_text("utf-8")) if candidate.is_file() else None
+            except (OSError, UnicodeDecodeError):
+                found = None
+            if found:
+                return found
+    return None
+
+
 def astro_routes(root: Path) -> dict[str, str]:
     """Collection -> route pattern, from the dynamic routes that call getCollection('<name>')."""
     pages = root / "src" / "pages"
@@ -243,7 +265,9 @@ def astro_routes(root: Path) -> dict[str, str]:
             text = route.read_text("utf-8")
         except (OSError, UnicodeDecodeError):
             continue
-        found = re.search(r"getCollection\(\s*['\"]([\w-]+)['\"]", text)
+        found = _COLLECTION_CALL.search(text)
+        if not found and _ENTRY_PARAM.match(route.name):
+            found = _collection_in_helpers(text, route.parent, root)
         if found and found.group(1) not in routes:
             folder = route.parent.relative_to(pages).as_posix()
             prefix = "" if folder == "." else "/" + folder

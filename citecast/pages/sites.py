@@ -173,8 +173,14 @@ def _astro(path: Path, meta: dict, site: SiteProfile) -> Located | str:
     reason = astro.not_published(meta)
     if reason:
         return f"not published by Astro: {reason}"
-    route = (site.permalinks.get(entry.collection) or site.permalink
-             or site.routes.get(entry.collection) or "/:collection/:slug")
+    route = site.permalinks.get(entry.collection) or site.permalink or site.routes.get(entry.collection)
+    if not route and entry.kind != "page" and site.routes:
+        # Routes were found for other collections but none renders this one's entries: a data
+        # collection (astro-theme-cactus's `tag` entries are intros of /tags/<tag>/ pages). A guessed
+        # /<collection>/<id>/ would be a link the site does not serve.
+        return (f"not published by Astro: no page in src/pages renders the `{entry.collection}` collection's "
+                f"entries (if one does, set site.permalinks = {{ {entry.collection} = \"/route/:slug/\" }})")
+    route = route or "/:collection/:slug"
     url = astro.url_path(entry, meta, route, site.base_path, site.trailing_slash, site.build_format,
                          index_at_root=site.starlight and entry.collection == "docs")
     return Located(url, "astro", path.suffix.lower() == ".mdx")
