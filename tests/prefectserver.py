@@ -142,3 +142,14 @@ def started_or_fail(server_env: dict[str, str] | None = None):
         yield srv
     finally:
         srv.stop()
+
+
+def project_copy(root: Path, repo: Path) -> Path:
+    """`root` made a copy of the project as a team would deploy it: prefect.yaml, flows, settings,
+    pages, templates."""
+    root.mkdir()
+    for name in ("prefect.yaml", "citecast.toml"):
+        shutil.copy(repo / name, root / name)
+    for name in ("flows", "content", "templates"):
+        shutil.copytree(repo / name, root / name, ignore=shutil.ignore_patterns("__pycache__"))
+    return root

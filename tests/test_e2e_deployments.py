@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import time
 from collections import Counter
 from datetime import timedelta
@@ -23,7 +22,7 @@ import yaml
 
 from tests.conftest import REPO
 from tests.pgserver import wait_for
-from tests.prefectserver import started_or_fail, stop
+from tests.prefectserver import project_copy, started_or_fail, stop
 
 e2e = pytest.mark.e2e  # the tests that use the server; the last ones check the same seams without it
 
@@ -55,13 +54,7 @@ def server():
 @pytest.fixture(scope="module")
 def site(tmp_path_factory) -> Path:
     """A copy of the project as a team would deploy it: prefect.yaml, flows, settings, pages, templates."""
-    root = tmp_path_factory.mktemp("e2e") / "site"
-    root.mkdir()
-    for name in ("prefect.yaml", "citecast.toml"):
-        shutil.copy(REPO / name, root / name)
-    for name in ("flows", "content", "templates"):
-        shutil.copytree(REPO / name, root / name, ignore=shutil.ignore_patterns("__pycache__"))
-    return root
+    return project_copy(tmp_path_factory.mktemp("e2e") / "site", REPO)
 
 
 @pytest.fixture(scope="module")

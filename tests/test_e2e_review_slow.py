@@ -11,7 +11,6 @@ lets us shorten.
 
 from __future__ import annotations
 
-import shutil
 import time
 from collections import Counter
 from pathlib import Path
@@ -19,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO
-from tests.prefectserver import started_or_fail, stop
+from tests.prefectserver import project_copy, started_or_fail, stop
 from tests.test_e2e_deployments import (POOL, _final, _ledger_events, _paused, _resume, _resume_form,
                                         _sent, _trigger)
 
@@ -35,13 +34,7 @@ def server():
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("e2e-slow") / "site"
-    root.mkdir()
-    for name in ("prefect.yaml", "citecast.toml"):
-        shutil.copy(REPO / name, root / name)
-    for name in ("flows", "content", "templates"):
-        shutil.copytree(REPO / name, root / name, ignore=shutil.ignore_patterns("__pycache__"))
-    return root
+    return project_copy(tmp_path_factory.mktemp("e2e-slow") / "site", REPO)
 
 
 @pytest.fixture

@@ -47,6 +47,13 @@ def _subplots(width: float, height: float, ncols: int = 1) -> tuple[Any, Any]:
     return fig, fig.subplots(1, ncols, squeeze=False)[0] if ncols > 1 else fig.subplots()
 
 
+def _finish(ax: Any, title: str) -> None:
+    """The house style of a one-panel chart: small title, legend without a frame, no top/right spines."""
+    ax.set_title(title, fontsize=10)
+    ax.legend(fontsize=8, frameon=False)
+    ax.spines[["top", "right"]].set_visible(False)
+
+
 def _rate_bars(table: Table, group: str, title: str) -> Any:
     rows = table.as_dicts()
     cohorts = list(dict.fromkeys(r["cohort"] for r in rows))
@@ -66,9 +73,7 @@ def _rate_bars(table: Table, group: str, title: str) -> Any:
         ax.bar(xs, ys, width, yerr=errs, capsize=2, label=cohort)
     ax.set_xticks(range(len(groups)), groups, rotation=30, ha="right", fontsize=8)
     ax.set_ylabel("mean page citation rate, %")
-    ax.set_title(title, fontsize=10)
-    ax.legend(fontsize=8, frameon=False)
-    ax.spines[["top", "right"]].set_visible(False)
+    _finish(ax, title)
     return fig
 
 
@@ -82,9 +87,7 @@ def _survival_chart(report: Report) -> Any:
     ax.set_xlabel("days since start")
     ax.set_ylabel("pages cited, %")
     ax.set_ylim(0, 100)
-    ax.set_title("Time to first citation (Kaplan-Meier, 95% band)", fontsize=10)
-    ax.legend(fontsize=8, frameon=False)
-    ax.spines[["top", "right"]].set_visible(False)
+    _finish(ax, "Time to first citation (Kaplan-Meier, 95% band)")
     return fig
 
 
@@ -99,9 +102,7 @@ def _engine_chart(table: Table) -> Any:
             ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", label=engine)
     ax.set_xticks(range(len(weeks)), weeks, rotation=45, ha="right", fontsize=8)
     ax.set_ylabel("answers citing us, %")
-    ax.set_title("Per engine and week", fontsize=10)
-    ax.legend(fontsize=8, frameon=False)
-    ax.spines[["top", "right"]].set_visible(False)
+    _finish(ax, "Per engine and week")
     return fig
 
 
