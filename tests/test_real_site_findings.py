@@ -196,3 +196,22 @@ def test_astro_route_found_through_a_helper_and_a_collection_without_a_route_is_
     assert [pg.canonical_url for pg in lib.pages] == ["https://blog.example.org/posts/first-post/"]
     infos = {pr.file: pr.message for pr in lib.problems if pr.severity == "info"}
     assert "no page in src/pages renders the `tag` collection" in infos["content/tags/test.md"]
+
+
+def test_a_title_made_only_of_link_like_words_still_gives_a_reddit_post(empty_project):
+    # gohugo.io's function pages are titled "time.Now", "collections.Group", "css.Build": each is a
+    # domain on a TLD X links, so the offline generator removed it and Reddit refused a post with no
+    # title ("title is missing"), every week.
+    from typer.testing import CliRunner
+
+    from citecast.cli.app import app
+
+    p = empty_project
+    p.write_page("now.md", "---\ntitle: time.Now\ndescription: Returns the current local time.\n"
+                 "updated: 2026-11-02\n---\n\nReturns the current local time, as a time.Time value.\n")
+    res = CliRunner().invoke(app, ["run", "--local", "--dry-run", "--week", "2026-W49", "--channel", "reddit"])
+
+    assert res.exit_code == 0, res.output
+    [post] = p.sent()
+    assert post["title"] == "Returns the current local time."
+    assert "time.Now" not in post["title"]

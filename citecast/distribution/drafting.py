@@ -81,7 +81,10 @@ def template_context(page: Page, channel: str, link: str, detail: int = 3,
     elif angle is not None and angle.kind == "stat":
         answer = clean(angle.text)
     return dict(
-        title=clean(post_title(page, channel)),  # social_title, else the title shortened to fit (issue 12)
+        # social_title, else the title shortened to fit (issue 12). A title that is all link-like words
+        # (gohugo.io's "time.Now", "collections.Group": .now and .group are TLDs X links) cleans to
+        # nothing: the description stands in, so Reddit's required title is there.
+        title=clean(post_title(page, channel)) or _clip(clean(page.description), 25),
         description=clean(page.description),
         answer=_clip(answer, answer_words),
         points=key_points[:points],
