@@ -40,7 +40,7 @@ def _when(text: str | None, option: str) -> datetime | None:
 
 
 def register(app: typer.Typer) -> None:
-    import_app = typer.Typer(help="Import citation or backlink exports (CSV/TSV) into the ledger.",
+    import_app = typer.Typer(help="Import citation or backlink exports (CSV/TSV) and server access logs into the ledger.",
                              no_args_is_help=True)
 
     @app.command()
