@@ -130,6 +130,7 @@ def test_read_back_takes_each_due_snapshot_once(fakes, project, monkeypatch):
         fakes["x"].read_fault_rate = 0.0
         second = read_back(settings, ledger, now=start + timedelta(days=8, hours=1))  # x again; others are done
         assert second.taken == {"x": 1}
+        assert second.summary().startswith("engagement: 1 snapshot with counts\n"), second.summary()
         assert read_back(settings, ledger, now=start + timedelta(days=9)).summary() == "engagement: no snapshot due"
         fakes["x"].counts[posts["x"][1]] = {"like_count": 10, "reply_count": 2}
         read_back(settings, ledger, now=start + timedelta(days=29))
@@ -174,3 +175,18 @@ def test_failing_reads_leave_the_snapshot_for_the_next_run(fakes, project, monke
         ledger.close()
     assert not again.failed and again.taken == {"x": 1, "reddit": 1, "bluesky": 1, "mastodon": 1}
     assert sorted(_snapshots(project)) == [(n, "1d", "ok", 0) for n in ("bluesky", "mastodon", "reddit", "x")]
+
+
+def test_engagement_now_with_only_dry_runs_says_nothing_live_is_read(project):
+    """A new user's first week went to the outbox: `citecast engagement --now` says why it reads nothing."""
+    from typer.testing import CliRunner
+
+    from citecast.cli import app
+
+    runner = CliRunner()
+    assert runner.invoke(app, ["run", "--local", "--week", "2026-W48"]).exit_code == 0
+    result = runner.invoke(app, ["engagement", "--now"])
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == ("engagement: no live post to read (posts to the outbox, dry runs, "
+                                     "are never read back)")
+    assert runner.invoke(app, ["engagement"]).output.strip() == "engagement: no snapshot due"

@@ -37,11 +37,14 @@ class ReadBack:
     statuses: Counter = field(default_factory=Counter)  # (channel, status) -> snapshots
     notes: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)  # channels left for the next run
+    on_demand: bool = False  # --now: every live post, not only the due snapshots
 
     def summary(self) -> str:
         if not self.statuses and not self.notes:
+            if self.on_demand:
+                return "engagement: no live post to read (posts to the outbox, dry runs, are never read back)"
             return "engagement: no snapshot due"
-        lines = [f"engagement: {sum(self.taken.values())} snapshots with counts"]
+        lines = [f"engagement: {count(sum(self.taken.values()), 'snapshot')} with counts"]
         for (channel, status), n in sorted(self.statuses.items()):
             lines.append(f"  {channel}: {n} {status}")
         lines += [f"  {n}" for n in self.notes]
@@ -87,7 +90,7 @@ def read_back(settings: Any, ledger: "Ledger", now: datetime | None = None, on_d
     from citecast.channels.engagement import read_counts
 
     now = now or datetime.now(timezone.utc)
-    result = ReadBack()
+    result = ReadBack(on_demand=on_demand)
     by_channel: dict[str, list[Due]] = defaultdict(list)
     for d in due_snapshots(ledger, now, on_demand, channels):
         by_channel[d.channel].append(d)
@@ -101,11 +104,11 @@ def read_back(settings: Any, ledger: "Ledger", now: datetime | None = None, on_d
         except RateLimited as exc:
             wait = f"; retry after {exc.retry_after:.0f} s" if exc.retry_after else ""
             result.failed.append(name)
-            result.notes.append(f"{name}: rate limited, {len(dues)} snapshots left for the next run{wait}")
+            result.notes.append(f"{name}: rate limited, {count(len(dues), 'snapshot')} left for the next run{wait}")
             continue
         except ChannelError as exc:
             result.failed.append(name)
-            result.notes.append(f"{name}: {exc}; {len(dues)} snapshots left for the next run")
+            result.notes.append(f"{name}: {exc}; {count(len(dues), 'snapshot')} left for the next run")
             continue
         _store(ledger, dues, counts, now, result, name)
         notes = {c.note for c in counts.values() if c.status == "not_permitted" and c.note}
