@@ -17,6 +17,7 @@ import os
 from pathlib import Path
 from typing import Any, Collection, Iterator, Literal, Mapping, get_args, get_origin
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
 
@@ -130,6 +131,16 @@ class Site(Table):
     permalinks: dict[str, str] = Field(default_factory=dict)
     # Build future-dated pages (Jekyll `future`, Hugo `buildFuture`); unset: the generator's config.
     future: bool | None = None
+
+    @field_validator("base_url")
+    @classmethod
+    def _absolute_base(cls, value: str) -> str:
+        # Checked here, once: a bare host would otherwise surface as every derived page's bad canonical_url.
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError(f"{value!r} is not an absolute http(s) URL: write the site's full base, "
+                             "e.g. 'https://example.com' or 'https://example.com/blog'")
+        return value
 
     @field_validator("timezone")
     @classmethod
@@ -465,7 +476,8 @@ def _invalid(exc: Any, file: Path | None, from_env: Mapping[tuple[str, ...], str
         if err["type"] == "extra_forbidden":  # only through load_settings(**overrides)
             lines.append(f"{where}: error: {'.'.join(loc)}: unknown setting (fix: remove it)")
             continue
-        lines.append(f"{where}: error: {'.'.join(loc)}: {err['msg']} "
+        message = err["msg"].removeprefix("Value error, ")  # pydantic's prefix on our own validators' words
+        lines.append(f"{where}: error: {'.'.join(loc)}: {message} "
                      f"(fix: set it in {file.name if file else 'citecast.toml'} or {env_name(loc[:2])})")
     return lines
 

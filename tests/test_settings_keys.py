@@ -257,3 +257,19 @@ def test_the_shipped_citecast_toml_documents_every_settings_key():
     engine = next(iter(data["citations"]["engines"].values()))
     missing += [f"citations.engines.<name>.{key}" for key in EngineSettings.model_fields if key not in engine]
     assert missing == [], "document these in citecast.toml (commented out, with the default)"
+
+
+@pytest.mark.parametrize("value", ["citecast.dev", "ftp://citecast.dev", "https://"])
+def test_a_base_url_without_scheme_or_host_is_the_settings_error_not_every_pages(project, value):
+    """Else each page whose URL derives from it fails check as a bad canonical_url of its own."""
+    project.config.write_text(project.config.read_text().replace('base_url = "https://citecast.dev"',
+                                                                 f'base_url = "{value}"', 1))
+    line = _line_of(project.config, "base_url")
+    message = _error(project)
+    assert f"citecast.toml:{line}: error: site.base_url: '{value}' is not an absolute http(s) URL" in message
+    assert "e.g. 'https://example.com'" in message and "Value error" not in message
+
+
+def test_a_base_url_with_a_path_is_accepted(project, monkeypatch):
+    monkeypatch.setenv("CITECAST_SITE__BASE_URL", "http://localhost:4000/blog")
+    assert _load().site.base_url == "http://localhost:4000/blog"
