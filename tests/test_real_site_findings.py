@@ -215,3 +215,21 @@ def test_a_title_made_only_of_link_like_words_still_gives_a_reddit_post(empty_pr
     [post] = p.sent()
     assert post["title"] == "Returns the current local time."
     assert "time.Now" not in post["title"]
+
+
+def test_directive_asides_and_blockquote_alerts_leave_their_words_not_their_markers():
+    # Starlight's `:::tip[Add your own!]` asides reached 105 posts as ":::tip[...] ... :::";
+    # gohugo.io's `> [!NOTE]` alerts reached 117 posts as "[!NOTE] ...".
+    aside = ":::tip[Add your own!]\nHave you made something for the docs? Open a PR.\n:::\n\n" \
+            "::::note{.wide}\nNested words.\n::::\n\nAfter.\n\n```md\n:::caution\nshown as code\n:::\n```\n"
+    text = clean_body(aside, "plain", mdx=True)
+    assert ":::" not in text.split("```")[0] and "::::" not in text
+    assert "Add your own!" in text and "Have you made something for the docs? Open a PR." in text
+    assert "Nested words." in text and ":::caution\nshown as code\n:::" in text  # code stays as written
+
+    alert = "> [!NOTE]\n> You can also configure cascading behavior.\n\n>[!warning]- Folded\n> Careful.\n\n" \
+            "A [!link] in prose is not an alert.\n"
+    text = clean_body(alert, "hugo")
+    assert "[!NOTE]" not in text and "[!warning]" not in text
+    assert "> You can also configure cascading behavior." in text and "Folded" in text
+    assert "A [!link] in prose is not an alert." in text

@@ -60,6 +60,12 @@ _KRAMDOWN_IAL = re.compile(r"\{:[^}\n]*\}")
 # kramdown replaces a list followed by `{:toc}` with the generated table of contents
 # (https://kramdown.gettalong.org/converter/html.html#toc): its placeholder item ("TOC") is not words.
 _KRAMDOWN_TOC = re.compile(r"^[ \t]*(?:[*+-]|\d+\.)[ \t]+[^\n]*\n[ \t]*\{:\s*toc\b[^}\n]*\}[ \t]*$", re.M)
+# Container directives (remark-directive: Starlight's and Docusaurus' asides, `:::tip[Label]` ...
+# `:::`): the fences go, the label stays as a line of words, the prose inside stays.
+_DIRECTIVE_FENCE = re.compile(r"^[ \t]*:{3,}[ \t]*(?:[\w-]+)?(?:\[([^\]\n]*)\])?(?:\{[^}\n]*\})?[ \t]*$", re.M)
+# Alerts (GitHub's and Hugo's blockquote alerts, https://gohugo.io/render-hooks/blockquotes/):
+# `> [!NOTE]` marks the quote's kind; the quote's words stay.
+_ALERT_MARK = re.compile(r"^([ \t]*(?:>[ \t]*)+)\[![A-Za-z]+\][+-]?[ \t]*", re.M)
 _FOOTNOTE_DEF = re.compile(r"^\[\^[^\]\n]+\]:.*(?:\n(?:    |\t).*)*", re.M)
 _FOOTNOTE_REF = re.compile(r"\[\^[^\]\n]+\]")
 _BLANK_RUNS = re.compile(r"\n[ \t]*(?:\n[ \t]*){2,}")
@@ -189,6 +195,10 @@ def _markdown_layer(text: str, mdx: bool) -> str:
         text = _HTML_COMMENT.sub("", text)
         text = _HTML_BLOCK_TAG.sub("\n\n", text)
         text = _HTML_TAG.sub("", text)
+    if ":::" in text:
+        text = _DIRECTIVE_FENCE.sub(lambda m: m.group(1) or "", text)
+    if "[!" in text:
+        text = _ALERT_MARK.sub(r"\1", text)
     if "{:" in text:
         text = _KRAMDOWN_EXT.sub("", text)
         text = _KRAMDOWN_TOC.sub("", text)
