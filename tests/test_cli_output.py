@@ -137,3 +137,19 @@ def test_piped_funnel_prints_one_full_line_per_page_and_cohort(project):
     assert "page tracking-ai-citations: posted -, engaged not measured" in out.stdout
     assert any(line.startswith("cohort distribution: pages 3, posted 0/3") for line in lines), lines
     assert "stalled: tracking-ai-citations: not distributed yet" in lines
+
+
+def test_a_ledger_url_that_cannot_be_used_is_one_line_naming_the_setting(project):
+    """No driver, not a URL, nothing answering: exit 2 with ledger.url and the fix, no traceback, no password."""
+    cases = {
+        "postgresql+pg8000://nobody@127.0.0.1:9/x": "needs the Python package 'pg8000', which is not installed",
+        "postgresql+psycopg://nobody:s3cret@127.0.0.1:9/x": "cannot reach postgresql+psycopg://nobody:***@127.0.0.1:9/x",
+        "nonsense": "'nonsense': Could not parse SQLAlchemy URL",
+    }
+    for url, expected in cases.items():
+        env = {**os.environ, "CITECAST_CONFIG": str(project.config), "CITECAST_LEDGER__URL": url}
+        out = subprocess.run([sys.executable, "-m", "citecast", "ledger"], cwd=project.root, env=env,
+                             capture_output=True, text=True, timeout=120)
+        assert out.returncode == 2, (url, out.stderr)
+        assert out.stderr.startswith("ledger.url: ") and expected in out.stderr and "(fix: " in out.stderr, out.stderr
+        assert "Traceback" not in out.stderr and "s3cret" not in out.stderr and len(out.stderr.splitlines()) == 1

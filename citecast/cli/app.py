@@ -48,8 +48,14 @@ _escape_help(app)
 
 
 def main() -> None:
+    from citecast.settings import ConfigError
+
     try:
         app()
+    except ConfigError as exc:  # found past the settings check, e.g. a ledger URL nothing answers at
+        for line in exc.problems:
+            err().print(escape(line), style="red", soft_wrap=True, highlight=False)
+        sys.exit(2)
     except KeyboardInterrupt:
         err().print("Interrupted.")
         sys.exit(130)

@@ -19,10 +19,12 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 from sqlalchemy import create_engine, event, func, select, text, update
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from citecast.ledger.tables import EventRow, PageRow, utcnow
+from citecast.settings import ConfigError
 
 DONE = ("published", "dry_run")
 # Statuses a new attempt may take over: the earlier one definitely did not post.
@@ -77,6 +79,18 @@ class Claim:
     attempts: int
 
 
+class LedgerUnavailable(ConfigError):
+    """The ledger URL cannot be used: no driver, not a URL, or no database answers there."""
+
+
+def _shown_url(url: str) -> str:
+    """The URL for a message: never its password."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return repr(url)
+
+
 # One store object holds every write the exactly-once rule depends on (claim, mark sent, wait, take, finish).
 # long because: split apart, those atomic steps would no longer read as one protocol
 class Ledger:
@@ -84,10 +98,26 @@ class Ledger:
         self.url = url
         if url.startswith("sqlite:///"):
             Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-        self.engine = _engine(url)
+        try:
+            self.engine = _engine(url)
+        except ModuleNotFoundError as exc:  # postgresql+psycopg without the driver installed
+            fix = "pip install 'citecast[postgres]'" if exc.name == "psycopg" else \
+                f"pip install {exc.name}, or postgresql+psycopg:// with pip install 'citecast[postgres]'"
+            raise LedgerUnavailable(f"ledger.url: {_shown_url(url)} needs the Python package {exc.name!r}, which "
+                                    f"is not installed (fix: {fix})") from None
+        except ArgumentError as exc:  # not a URL, or a database SQLAlchemy has no dialect for
+            raise LedgerUnavailable(f"ledger.url: {_shown_url(url)}: {exc} (fix: sqlite:///path/ledger.db or "
+                                    "postgresql+psycopg://user@host/db, or empty for SQLite in paths.state)") from None
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         if migrate:
-            self.migrate()
+            try:
+                self.migrate()
+            except OperationalError as exc:
+                if self.engine.dialect.name == "sqlite":
+                    raise  # a busy SQLite file is the exactly-once code's business, not a settings error
+                reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
+                raise LedgerUnavailable(f"ledger.url: cannot reach {_shown_url(url)}: {reason} (fix: start the "
+                                        "database, or correct ledger.url / CITECAST_LEDGER__URL)") from None
 
     def migrate(self) -> None:
         """Bring the schema to HEAD; a database already there costs one query, not Alembic."""
