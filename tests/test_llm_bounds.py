@@ -295,6 +295,8 @@ def test_the_budget_is_per_run_across_drafters(empty_project, monkeypatch, serve
     assert {d.generator for pd in other for d in pd.drafts.values()} == {"llm"}  # another run starts afresh
     release_budget("run-1"), release_budget("run-2")
     assert not {"run-1", "run-2"} & set(runs_with_budgets())
+    late = make_drafter(settings, run_id="run-1")  # a straggling task of a run already ended
+    assert late.budget is not shared and "run-1" not in runs_with_budgets()  # it registers nothing again
 
 
 def test_a_finished_run_releases_its_budget(project, monkeypatch, server):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections import deque
 from dataclasses import dataclass, field
 
 log = logging.getLogger("citecast.llm")
@@ -118,6 +119,9 @@ def estimate_tokens(chars: int) -> int:
 # only the runs it is running, not every run it ever ran.
 _budgets: dict[str, Budget] = {}
 _budgets_lock = threading.Lock()
+# Runs released lately: a straggling draft task of a run that failed part-way gets a budget of
+# its own instead of registering the run again (which nothing would release). Bounded.
+_released: deque[str] = deque(maxlen=256)
 
 
 def run_budget(run_id: str | None, llm) -> Budget:
@@ -126,16 +130,19 @@ def run_budget(run_id: str | None, llm) -> Budget:
     if run_id is None:
         return Budget(llm.budget_tokens, llm.budget_usd, prices)
     with _budgets_lock:
+        if run_id in _released:
+            return Budget(llm.budget_tokens, llm.budget_usd, prices)
         if run_id not in _budgets:
             _budgets[run_id] = Budget(llm.budget_tokens, llm.budget_usd, prices)
         return _budgets[run_id]
 
 
 def release_budget(run_id: str | None) -> None:
-    """Forget a finished run's budget. A late drafter of that run would start a fresh one."""
+    """Forget a finished run's budget. A late drafter of that run gets a fresh one, kept nowhere."""
     if run_id is not None:
         with _budgets_lock:
             _budgets.pop(run_id, None)
+            _released.append(run_id)
 
 
 def runs_with_budgets() -> list[str]:
