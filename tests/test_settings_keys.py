@@ -74,6 +74,20 @@ def test_a_misspelt_channel_option_is_refused_not_ignored(project):
     assert "did you mean channels.reddit.subreddit?" in message
 
 
+COMMANDS = [["check"], ["ledger"], ["channels"], ["funnel"], ["engagement"], ["logs", "agents"], ["cohorts", "show"],
+            ["queries", "suggest"], ["report", "--power"], ["import", "logs", "access.log"]]
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=" ".join)
+def test_a_misspelt_channel_option_stops_every_command(project, command):
+    """Every command loads settings the one way (cli.common.load_settings), adapters' keys checked."""
+    project.config.write_text(project.config.read_text().replace('subreddit = "test"', 'subredit = "test"'))
+    (project.root / "access.log").write_text("")
+    result = runner.invoke(app, command)
+    assert result.exit_code == 2, result.output
+    assert "channels.reddit.subredit: unknown setting" in result.output
+
+
 def test_an_unknown_channel_table_lists_the_channels(project):
     _append(project, "[channels.twitter]\nuser_id = '1'")
     message = _error(project)

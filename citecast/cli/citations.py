@@ -14,7 +14,6 @@ import typer
 
 from citecast.cli.common import load_settings, refuse_unknown
 
-_settings = load_settings  # the name cohorts.py and queries.py import
 
 
 def _topics(settings) -> set[str]:

@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from citecast.cli.citations import _settings
+from citecast.cli.common import load_settings
 from citecast.words import count
 
 
@@ -35,7 +35,7 @@ def register(app: typer.Typer) -> None:
                                      "be repeated and checked)", param_hint="--seed")
         if strata not in ("topic", "none"):
             raise typer.BadParameter(f"{strata!r}: use topic or none", param_hint="--strata")
-        settings = _settings()
+        settings = load_settings()
         pages = load_library(settings).pages
         ledger = open_ledger(settings)
         try:
@@ -65,7 +65,7 @@ def register(app: typer.Typer) -> None:
         from citecast.citations.model import open_ledger
         from citecast.pages.loading import load_library
 
-        settings = _settings()
+        settings = load_settings()
         pages = load_library(settings).pages
         ledger = open_ledger(settings)
         try:

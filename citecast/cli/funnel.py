@@ -36,9 +36,9 @@ def register(app: typer.Typer) -> None:
         from citecast.citations.report.text import csv_value
         from citecast.cli.common import echo, to_terminal
         from citecast.words import count
-        from citecast.cli.logs import _settings
+        from citecast.cli.common import load_settings
 
-        settings = _settings()
+        settings = load_settings()
         ledger = open_ledger(settings)
         try:
             result = funnel_for(ledger, load_pages(settings, ledger))
@@ -89,12 +89,12 @@ def register_engagement(app: typer.Typer) -> None:
     ) -> None:
         """Read the platforms' own counts of your live posts back into the ledger (due snapshots, or --now)."""
         from citecast.citations.model import open_ledger
-        from citecast.cli.logs import _settings
+        from citecast.cli.common import load_settings
         from citecast.distribution.engagement import read_back
         from citecast.cli.common import refuse_channels
 
         refuse_channels("--channel", channel)
-        settings = _settings()
+        settings = load_settings()
         ledger = open_ledger(settings)
         try:
             result = read_back(settings, ledger, on_demand=now, channels=channel or None)

@@ -6,17 +6,9 @@ from pathlib import Path
 from typing import List, Optional
 
 import typer
+
+from citecast.cli.common import load_settings
 from citecast.words import count
-
-
-def _settings():
-    from citecast.settings import ConfigError, load_settings
-
-    try:
-        return load_settings()
-    except ConfigError as exc:
-        typer.echo(str(exc), err=True)
-        raise typer.Exit(2)
 
 
 def register_import(import_app: typer.Typer) -> None:
@@ -34,7 +26,7 @@ def register_import(import_app: typer.Typer) -> None:
         from citecast.citations.imports import parse_mapping
         from citecast.citations.model import open_ledger
 
-        settings = _settings()
+        settings = load_settings()
         try:
             mapping = parse_mapping(map_)
         except ValueError as exc:
@@ -95,7 +87,7 @@ def register(app: typer.Typer) -> None:
         """Download the current ai.robots.txt agent list (robots.json) into the state folder."""
         from citecast.citations.agents import AgentListError, refresh_agents
 
-        settings = _settings()
+        settings = load_settings()
         try:
             result = refresh_agents(settings.path("state"), url or settings.logs.agents_url, timeout)
         except AgentListError as exc:
@@ -108,7 +100,7 @@ def register(app: typer.Typer) -> None:
         """Show which agent list is in use and how many agents fall in each class."""
         from citecast.citations.agents import load_agents
 
-        settings = _settings()
+        settings = load_settings()
         agents = load_agents(settings.path("state"), settings.logs.agent_classes)
         typer.echo(f"{count(len(agents), 'agent')} from {agents.source}")
         for klass, n in agents.classes().items():

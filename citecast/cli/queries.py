@@ -11,7 +11,8 @@ from typing import Optional
 
 import typer
 
-from citecast.cli.citations import _settings, _when
+from citecast.cli.citations import _when
+from citecast.cli.common import load_settings
 from citecast.cli.common import refuse_unknown
 from citecast.words import count
 
@@ -32,7 +33,7 @@ def register(app: typer.Typer) -> None:
         from citecast.citations.fanout import load_ran_queries, suggest
         from citecast.citations.model import load_pages, open_ledger, resolve, tracked_queries
 
-        settings = _settings()
+        settings = load_settings()
         ledger = open_ledger(settings)
         try:
             pages = load_pages(settings, ledger)
