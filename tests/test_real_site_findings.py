@@ -233,3 +233,30 @@ def test_directive_asides_and_blockquote_alerts_leave_their_words_not_their_mark
     assert "[!NOTE]" not in text and "[!warning]" not in text
     assert "> You can also configure cascading behavior." in text and "Folded" in text
     assert "A [!link] in prose is not an alert." in text
+
+
+def test_a_generator_site_without_a_known_url_posts_nothing(empty_project):
+    # astro-theme-cactus and Starlight's docs compute `site` in code (`site: siteConfig.url`): with
+    # nothing but the generator's config, every post linked https://example.com/... . Now `check`
+    # reports an error naming the fix and `run` distributes nothing.
+    from typer.testing import CliRunner
+
+    from citecast.cli.app import app
+
+    p = empty_project
+    _generator_config_only(p)
+    p.config.write_text(p.config.read_text(encoding="utf-8").replace('content = "content"', 'content = "."'),
+                        encoding="utf-8")
+    (p.root / "astro.config.mjs").write_text("import { siteConfig } from './src/site.config';\n"
+                                             "export default defineConfig({\n  site: siteConfig.url,\n});\n",
+                                             encoding="utf-8")
+    (p.root / "src" / "pages").mkdir(parents=True)
+    (p.root / "src" / "pages" / "about.md").write_text(good_page("about"), encoding="utf-8")
+
+    lib = load_library(p.settings())
+    [problem] = [pr for pr in lib.problems if pr.field == "base_url"]
+    assert problem.severity == "error" and "site.base_url in citecast.toml" in problem.fix
+
+    res = CliRunner().invoke(app, ["run", "--local", "--dry-run", "--week", "2026-W49"])
+    assert p.sent() == [], res.output
+    assert "base URL is not known" in res.output

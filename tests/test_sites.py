@@ -137,7 +137,7 @@ def test_every_publishable_fixture_page_is_dated_or_undated_as_its_generator_say
     assert page.published == date(2009, 6, 1)
 
 
-def test_a_site_without_a_base_url_is_warned_about(tmp_path, monkeypatch):
+def test_a_site_without_a_base_url_is_an_error(tmp_path, monkeypatch):
     root = tmp_path / "jekyll"
     shutil.copytree(FIXTURES / "jekyll", root)
     config = root / "_config.yml"
@@ -145,7 +145,9 @@ def test_a_site_without_a_base_url_is_warned_about(tmp_path, monkeypatch):
     (root / "citecast.toml").write_text('[paths]\ncontent = "."\n', encoding="utf-8")
     monkeypatch.setenv("CITECAST_CONFIG", str(root / "citecast.toml"))
     library = load_library(load_settings())
-    assert any(p.field == "base_url" and "not set" in p.message for p in library.warnings)
+    # An error (was a warning): every link would go to example.com; `run` distributes nothing
+    # (tests/test_real_site_findings.py).
+    assert any(p.field == "base_url" and "not known" in p.message for p in library.errors)
 
 
 def test_a_broken_generator_config_is_an_error_naming_the_file(tmp_path, monkeypatch):

@@ -86,6 +86,8 @@ def plan_week(settings: Settings, ledger: Ledger, options: RunOptions, now: date
     slot = options.week or iso_slot(now, settings.site.tz)
     slot_monday(slot)  # rejects a malformed week early, with a clear message
     library = load_library(settings, ledger.distributed_urls())
+    if library.base_url_unknown:
+        library.pages = []  # its problem says why: every link would go to a host the site is not on
     library.pages = apply_arms(library.pages, ledger.cohort_arms())  # holdout pages are not distributed
     ledger.record_pages(p.snapshot() for p in library.pages)
 

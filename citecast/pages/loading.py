@@ -222,6 +222,11 @@ class Library(ProblemsBySeverity):
     def failed_files(self) -> list[str]:
         return sorted({p.file for p in self.errors})
 
+    @property
+    def base_url_unknown(self) -> bool:
+        """A generator's site whose URL neither its config nor citecast.toml gives: links would be guesses."""
+        return self.site is not None and self.site.generator != "plain" and self.site.sources.get("base_url") == "default"
+
 
 def load_library(settings: Settings, distributed_urls: dict[str, set[str]] | None = None,
                  keep_text: bool = True) -> Library:
@@ -241,10 +246,14 @@ def load_library(settings: Settings, distributed_urls: dict[str, set[str]] | Non
     where = display_path(lib.site.config_file or content, settings.root)
     for message in config_problems:
         lib.problems.append(Problem(where, message, "fix the file, or set the site's keys in citecast.toml [site]"))
-    if lib.site.generator != "plain" and lib.site.sources.get("base_url") == "default":
-        lib.problems.append(Problem(where, f"the site's base URL is not set, so links would go to {lib.site.base_url}",
+    if lib.base_url_unknown:
+        # Every link would go to a host the site is not on (astro-theme-cactus and Starlight compute
+        # `site` in code, which citecast does not run): an error, and `run` distributes nothing.
+        lib.problems.append(Problem(where, f"the site's base URL is not known (its config has no literal `url`, "
+                                    f"`baseURL` or `site`), so links would go to {lib.site.base_url}: nothing is "
+                                    "distributed until it is set",
                                     "set `url` (Jekyll), `baseURL` (Hugo) or `site` (Astro) in the site's config, "
-                                    "or site.base_url in citecast.toml", "base_url", severity="warning"))
+                                    "or site.base_url in citecast.toml", "base_url"))
     try:
         own = tuple(settings.path(name) for name in ("outbox", "state", "templates"))
         for path in candidate_files(content, lib.site, own):
