@@ -219,6 +219,15 @@ class Schedule(Table):
     engagement_cron: str = "0 7 * * *"  # daily: each +1/+7/+28-day snapshot within a day of being due
 
 
+# The generators' config files (citecast.pages.generators reads them; settings only looks).
+_SITE_CONFIGS = ("_config.yml", "_config.yaml", "hugo.toml", "hugo.yaml", "hugo.json",
+                 "astro.config.mjs", "astro.config.ts", "astro.config.js", "astro.config.mts", "astro.config.cjs")
+
+
+def _is_site_root(folder: Path) -> bool:
+    return any((folder / name).is_file() for name in _SITE_CONFIGS)
+
+
 class Settings(Table):
     site: Site = Field(default_factory=Site)
     paths: Paths = Field(default_factory=Paths)
@@ -239,6 +248,11 @@ class Settings(Table):
     def path(self, name: str) -> Path:
         """A configured path, resolved against the project root."""
         p = Path(getattr(self.paths, name))
+        if name == "content" and "content" not in self.paths.model_fields_set and not (self.root / p).is_dir() \
+                and _is_site_root(self.root):
+            # No citecast.toml, run from a Jekyll or Astro site's root (Hugo's pages are in content/):
+            # the site is the content folder, as `content = "."` would say.
+            return self.root
         return p if p.is_absolute() else (self.root / p)
 
     @property

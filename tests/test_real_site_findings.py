@@ -260,3 +260,28 @@ def test_a_generator_site_without_a_known_url_posts_nothing(empty_project):
     res = CliRunner().invoke(app, ["run", "--local", "--dry-run", "--week", "2026-W49"])
     assert p.sent() == [], res.output
     assert "base URL is not known" in res.output
+
+
+def test_nothing_but_the_generators_config_reads_the_site_root(empty_project):
+    # A new user in a Jekyll site's folder with no `[paths] content`: "content folder not found".
+    # The default `content/` is Hugo's folder; a Jekyll or Astro site's pages live at its root.
+    import shutil
+
+    p = empty_project
+    _generator_config_only(p)
+    p.config.write_text(re.sub(r'(?m)^content = "content".*$', "", p.config.read_text(encoding="utf-8")),
+                        encoding="utf-8")
+    shutil.rmtree(p.content)
+    (p.root / "_config.yml").write_text("url: https://blog.example\npermalink: pretty\n", encoding="utf-8")
+    (p.root / "_posts").mkdir()
+    (p.root / "_posts" / "2026-11-02-hello.md").write_text(good_page("hello"), encoding="utf-8")
+
+    lib = load_library(p.settings())
+
+    assert [pg.canonical_url for pg in lib.pages] == ["https://blog.example/2026/11/02/hello/"]
+    assert not lib.errors, lib.problems
+
+    # an explicit setting is kept as written, even when the folder is missing
+    p.config.write_text(p.config.read_text(encoding="utf-8").replace("[paths]", '[paths]\ncontent = "content"'),
+                        encoding="utf-8")
+    assert [pr.message for pr in load_library(p.settings()).errors] == ["content folder not found"]
