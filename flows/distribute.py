@@ -149,17 +149,17 @@ def weekly_distribution(
         review_timeout_hours: With review on: hours to wait for a decision; after that the run fails and nothing is posted.
     """
     settings = load_settings()
-    try:
-        pipeline.check_drafter(settings)
-    except ConfigError as exc:
-        # One line in the run's logs and as the run's state message: a configuration
-        # problem is not a crash, so no traceback (and no task retries) for it.
-        get_run_logger().error(str(exc))
-        return Failed(message=str(exc))
     options = pipeline.RunOptions(pages=check_pages_shape(pages), channels=check_channels(channels),
                                   dry_run=dry_run, week=check_week(week), force=force)
+    try:
+        pipeline.check_drafter(settings)
+        ledger = pipeline.open_ledger(settings)
+    except ConfigError as exc:
+        # One line in the run's logs and as the run's state message: a configuration
+        # problem (an LLM key, a ledger URL) is not a crash, so no traceback (and no task retries) for it.
+        get_run_logger().error(str(exc))
+        return Failed(message=str(exc))
     log = get_run_logger()
-    ledger = pipeline.open_ledger(settings)
     outcomes: list = []
     note = ""
     plan = None

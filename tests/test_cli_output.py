@@ -153,3 +153,10 @@ def test_a_ledger_url_that_cannot_be_used_is_one_line_naming_the_setting(project
         assert out.returncode == 2, (url, out.stderr)
         assert out.stderr.startswith("ledger.url: ") and expected in out.stderr and "(fix: " in out.stderr, out.stderr
         assert "Traceback" not in out.stderr and "s3cret" not in out.stderr and len(out.stderr.splitlines()) == 1
+    # `citecast run` says it before Prefect starts
+    env = {**os.environ, "CITECAST_CONFIG": str(project.config),
+           "CITECAST_LEDGER__URL": "postgresql+psycopg://nobody:s3cret@127.0.0.1:9/x"}
+    out = subprocess.run([sys.executable, "-m", "citecast", "run"], cwd=project.root, env=env,
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 2 and out.stderr.startswith("ledger.url: cannot reach"), out.stderr
+    assert "Prefect" not in out.stdout + out.stderr and "s3cret" not in out.stderr

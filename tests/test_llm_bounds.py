@@ -327,3 +327,14 @@ def test_the_flow_releases_its_runs_budget(project, monkeypatch, server):
     result = weekly_distribution(dry_run=True, week="2026-W48")
     assert server.calls and result["counts"].get("dry_run") == 15, result
     assert set(runs_with_budgets()) == before
+
+
+@pytest.mark.slow
+def test_under_prefect_an_unreachable_ledger_fails_the_run_with_one_line(project, monkeypatch):
+    from citecast.flows.distribute import weekly_distribution
+
+    monkeypatch.setenv("CITECAST_LEDGER__URL", "postgresql+psycopg://nobody:s3cret@127.0.0.1:9/x")
+    state = weekly_distribution(dry_run=True, return_state=True)
+    assert state.is_failed()
+    assert state.message.startswith("ledger.url: cannot reach postgresql+psycopg://nobody:***@127.0.0.1:9/x")
+    assert "s3cret" not in state.message and project.sent() == []

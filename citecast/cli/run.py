@@ -30,8 +30,9 @@ def run(
     from citecast.settings import ConfigError
 
     settings = load_settings()
-    try:  # a missing key or an unreachable LLM server: one line and exit 2, before anything starts
+    try:  # a missing key, an unreachable LLM server or ledger: one line and exit 2, before anything starts
         pipeline.check_drafter(settings)
+        pipeline.open_ledger(settings).close()
     except ConfigError as exc:
         fail(str(exc))
     refuse_channels("--channel", channel)
