@@ -140,3 +140,11 @@ def test_a_scan_without_text_reads_it_again_when_asked(project):
         assert page.content_hash == kept[slug].content_hash
         assert page.extract.direct_answer == kept[slug].extract.direct_answer
         assert page.extract.plain_text == kept[slug].extract.plain_text != ""
+
+
+def test_a_pages_field_errors_come_in_line_order(empty_project):
+    empty_project.write_page("many.md", "---\ntitle: T\ncohort: distrib\ncadence: daily\nchannels: [x, twitter]\n"
+                                        "priority: high\nsubreddit: 'a b'\n---\n\nBody.\n")
+    lib = load_library(empty_project.settings())
+    found = [(p.line, p.field) for p in lib.errors if p.file.endswith("many.md")]
+    assert found == [(3, "cohort"), (4, "cadence"), (5, "channels"), (6, "priority"), (7, "subreddit")]

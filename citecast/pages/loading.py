@@ -498,7 +498,7 @@ def _validate(fields: dict[str, Any], spelled: dict[str, str], name: str, text: 
             if err["type"] == "missing":
                 msg = "is required"
             problems.append(Problem(name, msg, FIXES.get(fname or "", ""), key, line_of(text, key) if key else None))
-        raise _Invalid(problems)
+        raise _Invalid(sorted(problems, key=lambda p: p.line or 0))  # in the order the editor reads them
 
 
 def _page_warnings(name: str, page: Page, spelled: dict[str, str], text: str) -> list[Problem]:
