@@ -182,8 +182,9 @@ class RedditChannel(Channel):
                 if same and datetime.fromtimestamp(s.created_utc, timezone.utc) >= after:
                     found.append((s.created_utc, s.id, s.permalink))
             after_name = listing.after
-            # newest first: the listing ended, or it has passed the attempt time
-            if not items or not after_name or min(s.created_utc for s in items) < after.timestamp():
+            # Newest first: the listing ended (no cursor), or it has passed the attempt time. A page may come
+            # back empty while its cursor still points on (Reddit filters items after paging): keep paging.
+            if not after_name or (items and min(s.created_utc for s in items) < after.timestamp()):
                 break
         else:
             if not found:

@@ -51,6 +51,7 @@ class Platform:
         self.faults: Counter = Counter()
         self.calls: Counter = Counter()
         self._next = 10_000 + self.rng.randrange(1000)
+        self.emptied: set[str] = set()  # cursors that already served their one empty page
         self.day_start = 0.0  # the trial compresses a week into seconds: posts before this are "over a day old"
 
     def day_passed(self) -> None:
@@ -108,10 +109,12 @@ class Platform:
             self.faults[f"read:{kind}"] += 1
         return kind
 
-    def empty_page(self) -> bool:
-        hit = self.roll(self.mix.empty_page_rate)
+    def empty_page(self, cursor: str) -> bool:
+        """An empty page that keeps its cursor, at most once per cursor (asked again, it has items)."""
+        hit = cursor not in self.emptied and self.roll(self.mix.empty_page_rate)
         if hit:
             with self.lock:
+                self.emptied.add(cursor)
                 self.faults["read:empty_page"] += 1
         return hit
 
@@ -233,7 +236,7 @@ class XHandler(Handler):
         since = parse_iso(q["start_time"]) if "start_time" in q else 0.0
         items = [t for t in p.visible() if t.created >= since]
         offset = int(q.get("pagination_token", "0") or 0)
-        if offset and offset < len(items) and p.empty_page():
+        if offset and offset < len(items) and p.empty_page(f"x{offset}:{since}"):
             return self.send(200, {"meta": {"result_count": 0, "next_token": str(offset)}})
         page = items[offset:offset + n]
         meta = {"result_count": len(page)}
@@ -315,7 +318,7 @@ class RedditHandler(Handler):
         if q.get("after"):
             ids = [f"t3_{s.id}" for s in items]
             start = ids.index(q["after"]) + 1 if q["after"] in ids else len(items)
-        if q.get("after") and start < len(items) and p.empty_page():
+        if q.get("after") and start < len(items) and p.empty_page(q["after"]):
             # an empty page whose cursor still points on (Reddit filters removed items after paging)
             return self.send(200, {"kind": "Listing", "data": {"after": q["after"], "before": None, "dist": 0,
                                                                "children": []}})

@@ -75,7 +75,8 @@ def citecast(root: Path, env: dict, *args: str, kill_after: float | None = None,
 
 
 def run_trial(root: Path, pages: int, weeks: list[str], kills: int, mix: Mix, grace: float,
-              max_runs: int = 8, log=print, verbose: bool = False) -> dict:
+              max_runs: int = 8, log=print, verbose: bool = False,
+              kill_window: tuple[float, float] = (3.0, 9.0)) -> dict:
     write_site(root, pages, mix.seed)
     rng = random.Random(mix.seed)
     servers = start_all(mix)
@@ -87,7 +88,7 @@ def run_trial(root: Path, pages: int, weeks: list[str], kills: int, mix: Mix, gr
                 s.platform.day_passed()
             for k in range(kills):  # killed while it posts: start-up takes ~2-4 s
                 rc, out, err, killed = citecast(root, env, "run", "--local", "--week", week,
-                                                kill_after=rng.uniform(3.0, 9.0))
+                                                kill_after=rng.uniform(*kill_window))
                 stats["killed" if killed else "runs_not_killed"] += 1
             for _ in range(max_runs):
                 rc, out, err, _ = citecast(root, env, "run", "--local", "--week", week)
