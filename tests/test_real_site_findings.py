@@ -285,3 +285,29 @@ def test_nothing_but_the_generators_config_reads_the_site_root(empty_project):
     p.config.write_text(p.config.read_text(encoding="utf-8").replace("[paths]", '[paths]\ncontent = "content"'),
                         encoding="utf-8")
     assert [pr.message for pr in load_library(p.settings()).errors] == ["content folder not found"]
+
+
+def test_hugo_config_directory_is_read_with_its_languages(empty_project):
+    # Congo's example site: config/_default/config.toml (no baseURL) with languages.ja.toml beside it.
+    # Unread, the site was "plain": example.com links, translations clashing on one slug. And
+    # `tags/_index.zh-CN.md` (a language it does not configure) was posted at /tags/_index.zh-cn/.
+    p = empty_project
+    folder = p.root / "config" / "_default"
+    folder.mkdir(parents=True)
+    (folder / "config.toml").write_text('theme = "congo"\ndefaultContentLanguage = "en"\n', encoding="utf-8")
+    (folder / "languages.en.toml").write_text('languageCode = "en-AU"\nweight = 1\n', encoding="utf-8")
+    (folder / "languages.ja.toml").write_text('languageCode = "ja"\nweight = 2\n', encoding="utf-8")
+    (folder / "permalinks.toml").write_text('samples = "/examples/:slug/"\n', encoding="utf-8")
+    for rel in ("docs/installation/index.md", "docs/installation/index.ja.md"):
+        p.write_page(rel, "---\ntitle: Page\n---\n\nWords of the page.\n")
+    p.write_page("samples/emoji-support.md", "---\ntitle: Emoji\nslug: emoji\n---\n\nWords of the page.\n")
+    p.write_page("tags/_index.zh-CN.md", "---\ntitle: 标签\n---\n\nA list page's intro.\n")
+
+    lib = load_library(p.settings())  # citecast.toml gives base_url (the config has none)
+
+    assert lib.site.generator == "hugo"
+    assert sorted(pg.canonical_url for pg in lib.pages) == [
+        "https://citecast.dev/docs/installation/", "https://citecast.dev/examples/emoji/",
+        "https://citecast.dev/ja/docs/installation/"]
+    infos = {pr.file: pr.message for pr in lib.problems if pr.severity == "info"}
+    assert "list page" in infos["content/tags/_index.zh-CN.md"]

@@ -81,7 +81,7 @@ def find_config(content: Path, stop: Path) -> tuple[str, Path] | None:
                 return "jekyll", folder / name
         for name in HUGO_CONFIGS:
             candidate = folder / name
-            if candidate.is_file() and (name.startswith("hugo") or _has_base_url(candidate)):
+            if candidate.is_file() and (name.startswith(("hugo", "config/_default/")) or _has_base_url(candidate)):
                 return "hugo", candidate
         for name in ASTRO_CONFIGS:
             if (folder / name).is_file():
@@ -90,6 +90,32 @@ def find_config(content: Path, stop: Path) -> tuple[str, Path] | None:
             return None
         folder = folder.parent
     return None
+
+
+def _with_config_dir(config: dict[str, Any], main: Path) -> dict[str, Any]:
+    """Hugo's config directory: each other file in config/_default is the key it is named after.
+
+    `languages.de.toml` is `languages.de`, `permalinks.toml` is `permalinks`, `module.toml` is
+    `module` (https://gohugo.io/configuration/introduction/#configuration-directory). Congo's
+    example site keeps its five languages there: unread, its translations lost their /de/ folders.
+    """
+    merged = dict(config)
+    for path in sorted(main.parent.iterdir()):
+        if path == main or path.suffix not in (".toml", ".yaml", ".yml", ".json") or not path.is_file():
+            continue
+        key, _, sub = path.stem.partition(".")
+        if key.lower() in ("hugo", "config"):
+            continue
+        data = read_config(path)
+        existing = next((k for k in merged if str(k).lower() == key.lower()), key)
+        target = merged.setdefault(existing, {})
+        if not isinstance(target, dict):
+            continue
+        if sub:
+            target.setdefault(sub, {}).update(data) if isinstance(target.get(sub, {}), dict) else None
+        else:
+            target.update(data)
+    return merged
 
 
 def _has_base_url(path: Path) -> bool:
@@ -294,7 +320,10 @@ def detect(settings: Any) -> tuple[SiteProfile, list[str]]:
         if generator == "jekyll" and config_file:
             values = jekyll_settings(read_config(config_file))
         elif generator == "hugo" and config_file:
-            values = hugo_settings(read_config(config_file), root)
+            config = read_config(config_file)
+            if config_file.parent.name == "_default":
+                config = _with_config_dir(config, config_file)
+            values = hugo_settings(config, root)
         elif generator == "astro":
             text = config_file.read_text("utf-8") if config_file else ""
             values = astro_settings(text, root)

@@ -54,7 +54,7 @@ def classify(rel: PurePosixPath, content_dir: Path, list_pages: bool, languages:
             if any((folder / name).is_file() for name in index_names):
                 return f"a resource of the leaf bundle {'/'.join(parts[:depth])}/ (not a page of its own)"
     sections = tuple(parts[:-1])
-    if stem == "_index":
+    if stem == "_index" or stem.startswith("_index."):  # `_index.zh-CN.md` for a language not configured too
         if not list_pages:
             return "a list page (_index.md): citecast distributes single pages"
         return Entry("section", rel, sections, False, lang)
