@@ -115,6 +115,8 @@ def test_engagement_refuses_an_unknown_channel(project):
     (["import", "citations", "--preset", "superline"], "--preset: unknown preset 'superline': did you mean 'superlines'?"),
     (["import", "backlinks", "--preset", "ahref"], "--preset: unknown preset 'ahref': did you mean 'ahrefs'?"),
     (["import", "citations", "--surface", "ap"], "--surface: unknown surface 'ap': did you mean 'app'? valid: api, app, import"),
+    (["import", "citations", "--map", "urll=Link"], "--map: unknown field 'urll': did you mean 'url'?"),
+    (["import", "backlinks", "--map", "target=Page"], "--map: unknown field 'target': did you mean 'target_url'?"),
 ])
 def test_imports_refuse_unknown_presets_and_surfaces(project, args, message):
     export = project.root / "export.csv"

@@ -118,10 +118,11 @@ def _register_imports(import_app: typer.Typer) -> None:
         date_format: Optional[str] = typer.Option(None, "--date-format", help=DATE_FORMAT_HELP),
     ) -> None:
         """Import a citation-tracking export: date, engine, prompt, cited URL, position."""
-        from citecast.citations.imports import CITATION_PRESETS, import_citations
+        from citecast.citations.imports import CITATION_FIELDS, CITATION_PRESETS, import_citations
 
         refuse_unknown("--preset", [preset], ["auto", *CITATION_PRESETS], "preset")
         refuse_unknown("--surface", [surface], ["api", "app", "import"], "surface")
+        _refuse_mapped_fields(map_, CITATION_FIELDS)
         _run_import(import_citations, file, map_, preset=preset, engine=engine, surface=surface, topic=topic,
                     date_format=date_format)
 
@@ -134,9 +135,10 @@ def _register_imports(import_app: typer.Typer) -> None:
         date_format: Optional[str] = typer.Option(None, "--date-format", help=DATE_FORMAT_HELP),
     ) -> None:
         """Import a backlink export: source URL, target URL, anchor, first seen, follow/nofollow."""
-        from citecast.citations.imports import BACKLINK_PRESETS, import_backlinks
+        from citecast.citations.imports import BACKLINK_FIELDS, BACKLINK_PRESETS, import_backlinks
 
         refuse_unknown("--preset", [preset], ["auto", *BACKLINK_PRESETS], "preset")
+        _refuse_mapped_fields(map_, BACKLINK_FIELDS)
         _run_import(import_backlinks, file, map_, preset=preset, target=target, date_format=date_format)
 
 
@@ -148,6 +150,11 @@ def _print_power(table) -> None:
     for r in table.as_dicts():
         typer.echo(f"  {r['weeks']:>3} weeks: {r['pages_per_arm']} pages per arm (sd of a page's rate {r['sd_page_rate']:.3f})")
     typer.echo(f"  {table.note}")
+
+
+def _refuse_mapped_fields(map_: List[str], fields) -> None:
+    """An unknown field in --map field=Header is a bad command line (exit 2, the nearest field), not a bad file."""
+    refuse_unknown("--map", [item.partition("=")[0].strip() for item in map_], [f.name for f in fields], "field")
 
 
 def _run_import(importer, file: Path, map_: List[str], **options) -> None:

@@ -30,9 +30,8 @@ def run(
     from citecast.settings import ConfigError
 
     settings = load_settings()
-    try:  # a missing key, an unreachable LLM server or ledger: one line and exit 2, before anything starts
+    try:  # a missing key or an unreachable LLM server: one line and exit 2, before anything starts
         pipeline.check_drafter(settings)
-        pipeline.open_ledger(settings).close()
     except ConfigError as exc:
         fail(str(exc))
     refuse_channels("--channel", channel)
@@ -46,6 +45,10 @@ def run(
         except ValueError as exc:
             fail(f"--week: {exc}")
     options = pipeline.RunOptions(pages=page or None, channels=channel or None, dry_run=dry_run, week=week, force=force)
+    try:  # the command line is good: a ledger nothing answers at is one line too, before Prefect starts
+        pipeline.open_ledger(settings).close()
+    except ConfigError as exc:
+        fail(str(exc))
     progress = _Progress(enabled=not as_json)
     stop_listening = pipeline.listen(progress.update)
     try:
