@@ -100,13 +100,25 @@ def _read(sql: str, conn: Any, schema: dict[str, Any], params: dict[str, Any] | 
     for name, dtype in schema.items():
         col = frame[name]
         if isinstance(dtype, pl.Datetime) and col.dtype == pl.String:  # SQLite stores text
-            casts.append(pl.col(name).str.to_datetime(time_zone="UTC", time_unit="us"))
+            casts.append(_text_times(col).alias(name))
         elif isinstance(dtype, pl.Datetime):
             casts.append(pl.col(name).dt.replace_time_zone("UTC") if col.dtype.time_zone is None  # type: ignore
                          else pl.col(name).dt.convert_time_zone("UTC"))
         else:
             casts.append(pl.col(name).cast(dtype))
     return frame.select(casts)
+
+
+SQLITE_TIME = "%Y-%m-%d %H:%M:%S%.f"  # SQLAlchemy's DateTime on SQLite: "2026-05-10 14:30:00.000000"
+
+
+def _text_times(col: pl.Series) -> pl.Series:
+    """Times stored as text, as UTC: SQLAlchemy's format when every row has it (a million rows: 0.02 s
+    instead of 0.25 s for polars to infer the format), else polars' own inference, as before."""
+    fast = col.str.to_datetime(SQLITE_TIME, time_zone="UTC", time_unit="us", strict=False)
+    if fast.null_count() == col.null_count():
+        return fast
+    return col.str.to_datetime(time_zone="UTC", time_unit="us")
 
 
 def _window(column: str, since: datetime | None, until: datetime | None) -> str:
