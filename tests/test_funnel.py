@@ -150,3 +150,15 @@ def test_engagement_is_measured_per_page(ledger):
     assert (rows["b"]["interactions"], rows["b"]["stalled_at"]) == (0, "posted, no engagement")
     # LinkedIn would not say: unmeasured, so the page stalls where it really stops (no citation here)
     assert (rows["e"]["interactions"], rows["e"]["stalled_at"]) == ("not measured", "posted, not cited")
+
+
+def test_a_page_posted_only_to_the_outbox_says_so(ledger):
+    """A new user's first weeks are dry runs: the funnel says why the page counts as not distributed."""
+    with ledger.session() as s:
+        for seq, (page, status) in enumerate([("a", "dry_run"), ("b", "dry_run"), ("b", "published")]):
+            s.add(EventRow(page=page, channel="x", slot="2026-W44", seq=seq, status=status,
+                           canonical_url=f"https://ex.com/{page}", published_at=at(2026, 11, 1, 9)))
+    stalled = {f.page: f.stalled for f in funnel_for(ledger, PAGES).pages}
+    assert stalled["a"] == "not distributed yet (dry runs only: posts in the outbox)"
+    assert "dry runs" not in stalled["b"]  # posted for real once: the dry runs say nothing
+    assert stalled["c"] == "not distributed yet"  # never even drafted

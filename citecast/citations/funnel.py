@@ -56,6 +56,7 @@ class FunnelData:
     events: list[Event] = field(default_factory=list)
     logs_imported: bool = False  # any access log imported: fetches and clicks are measured
     engagement_read: bool = False  # any engagement snapshot: engagement is measured
+    dry_run_only: set[str] = field(default_factory=set)  # pages posted only to the outbox so far
 
 
 @dataclass
@@ -116,6 +117,8 @@ def build_funnel(data: FunnelData) -> list[PageFunnel]:
                 f.clicks += 1
                 f.first_click = f.first_click or e.at
         f.stalled = _stall(f, data)
+        if f.first_post is None and ref.slug in data.dry_run_only:
+            f.stalled += " (dry runs only: posts in the outbox)"  # a new user's first weeks, before credentials
         out.append(f)
     return out
 
@@ -161,6 +164,8 @@ def load_funnel(ledger: "Ledger", pages: Sequence[PageRef], copies: Any = None) 
                            .where(EventRow.status == "published", EventRow.published_at.is_not(None))):
             if r.page in slugs:
                 data.events.append(Event(r.page, _utc(r.published_at), "posted", r.channel))
+        data.dry_run_only = set(s.scalars(select(EventRow.page).where(EventRow.status == "dry_run").distinct())) \
+            & slugs - {e.page for e in data.events}
         if "log_hits" in tables:
             data.logs_imported = s.scalar(select(lt.LogImportRow.id).limit(1)) is not None
             for h in s.scalars(select(lt.LogHitRow).where(lt.LogHitRow.page.in_(slugs))):
