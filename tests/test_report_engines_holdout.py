@@ -193,6 +193,9 @@ def test_cli_power_prints_and_writes_nothing(project):
     runner = CliRunner()
     res = runner.invoke(app, ["report", "--lift", "0.2"])
     assert res.exit_code == 2 and "--lift goes with --power" in res.output
+    for wrong in ("10", "0", "-0.1"):  # points or nothing, where a fraction is meant
+        res = runner.invoke(app, ["report", "--power", "--lift", wrong], env={"COLUMNS": "200"})
+        assert res.exit_code == 2 and "write a fraction between 0 and 1 (0.10 = 10 points)" in res.output, res.output
     res = runner.invoke(app, ["report", "--power", "--lift", "0.2"])
     assert res.exit_code == 0, res.output
     assert "Pages and weeks to detect 20 points" in res.output and "not enough data yet" in res.output

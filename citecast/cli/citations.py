@@ -72,13 +72,16 @@ def register(app: typer.Typer) -> None:
         until: Optional[str] = typer.Option(None, help="Day after the last one to count (YYYY-MM-DD)."),
         markdown: bool = typer.Option(False, "--markdown", help="Also print the markdown summary."),
         power: bool = typer.Option(False, "--power", help="Only say how many pages and weeks a lift needs (writes nothing)."),
-        lift: Optional[float] = typer.Option(None, "--lift", min=0.001, max=1.0, help="With --power: the lift in citation rate, as a fraction (0.10 = 10 points; default citations.min_effect)."),
+        lift: Optional[float] = typer.Option(None, "--lift", help="With --power: the lift in citation rate, as a fraction (0.10 = 10 points; default citations.min_effect)."),
     ) -> None:
         """Write the citation report: HTML with charts, CSV files, and a summary."""
         from citecast.citations.report import run_report
 
         if lift is not None and not power:
             raise typer.BadParameter("--lift goes with --power", param_hint="--lift")
+        if lift is not None and not 0 < lift < 1:
+            raise typer.BadParameter(f"{lift:g} is not a lift in citation rate: write a fraction between 0 and 1 "
+                                     "(0.10 = 10 points)", param_hint="--lift")
         if power:
             written = run_report(load_settings(), since=_when(since, "--since"), until=_when(until, "--until"),
                                  html_report=False, csv_files=False, power_lift=lift)
