@@ -160,3 +160,13 @@ def test_a_ledger_url_that_cannot_be_used_is_one_line_naming_the_setting(project
                          capture_output=True, text=True, timeout=120)
     assert out.returncode == 2 and out.stderr.startswith("ledger.url: cannot reach"), out.stderr
     assert "Prefect" not in out.stdout + out.stderr and "s3cret" not in out.stderr
+
+
+def test_funnel_json_holds_every_table_and_the_stalled_stage(project, tmp_path):
+    out = _piped(project, "funnel", "--json", "--csv", str(tmp_path / "csv"))
+    assert out.returncode == 0, out.stderr
+    doc = json.loads(out.stdout)  # the JSON alone on stdout; the CSV line goes to stderr
+    assert {"funnel", "funnel_cohorts", "copies_cited", "funnel_timeline", "stalled"} <= set(doc)
+    page = next(r for r in doc["funnel"] if r["page"] == "tracking-ai-citations")
+    assert page["stalled_at"] == doc["stalled"]["tracking-ai-citations"] == "not distributed yet"
+    assert "wrote 4 CSV files" in out.stderr and (tmp_path / "csv" / "funnel.csv").exists()

@@ -25,18 +25,14 @@ def register(app: typer.Typer) -> None:
     def funnel(
         csv_dir: Optional[Path] = typer.Option(None, "--csv", help="Also write funnel.csv, funnel_cohorts.csv, "
                                                "copies_cited.csv and funnel_timeline.csv into this folder."),
+        as_json: bool = typer.Option(False, "--json", help="Every funnel table, all columns, as JSON (for scripts)."),
     ) -> None:
         """Per page: first post, engagement, first AI-crawler fetch, first citation, AI clicks; the stalled stage."""
-        from rich.console import Console
-        from rich.markup import escape
-        from rich.table import Table as RichTable
-
         from citecast.citations.funnel import funnel_for
         from citecast.citations.model import load_pages, open_ledger
         from citecast.citations.report.text import csv_value
-        from citecast.cli.common import echo, to_terminal
+        from citecast.cli.common import echo, load_settings
         from citecast.words import count
-        from citecast.cli.common import load_settings
 
         settings = load_settings()
         ledger = open_ledger(settings)
@@ -44,31 +40,14 @@ def register(app: typer.Typer) -> None:
             result = funnel_for(ledger, load_pages(settings, ledger))
         finally:
             ledger.close()
-        console = Console()
-        tables = to_terminal()
-        for name, columns in VIEWS.items():
-            table = result.tables[name]
-            if not table.rows:
-                continue
-            keep = [c for c in table.head if columns is None or c in columns]
-            labels = [(columns or {}).get(col, col.replace("_", " ")) for col in keep]
-            rows = [[str(csv_value(row[c])) for c in keep] for row in table.as_dicts()]
-            if not tables:  # piped: one full line per row, as `citecast ledger` prints
-                for row in rows:
-                    echo(f"{labels[0]} {row[0]}: " + ", ".join(f"{label} {value or '-'}"
-                                                              for label, value in zip(labels[1:], row[1:])))
-                continue
-            out = RichTable(title=table.title, title_justify="left")
-            for label in labels:
-                out.add_column(label)
-            for row in rows:
-                out.add_row(*[escape(value) for value in row])
-            console.print(out)
-        for line in result.stalled_lines():
-            if tables:
-                console.print(f"stalled: {escape(line)}")
-            else:
-                echo(f"stalled: {line}")
+        if as_json:
+            import json
+
+            doc = {name: table.as_dicts() for name, table in result.tables.items()}
+            doc["stalled"] = {f.page: f.stalled for f in result.pages}
+            echo(json.dumps(doc, indent=2, default=str))
+        else:
+            _show(result)
         if csv_dir is not None:
             import csv
 
@@ -78,7 +57,44 @@ def register(app: typer.Typer) -> None:
                     w = csv.writer(fh)
                     w.writerow(table.head)
                     w.writerows([[csv_value(v) for v in row] for row in table.rows])
-            echo(f"wrote {count(len(result.tables), 'CSV file')} in {csv_dir}")
+            # with --json, stdout is the JSON alone
+            typer.echo(f"wrote {count(len(result.tables), 'CSV file')} in {csv_dir}", err=as_json)
+
+
+def _show(result) -> None:
+    """The funnel's tables on a terminal; piped, one full line per row."""
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table as RichTable
+
+    from citecast.citations.report.text import csv_value
+    from citecast.cli.common import echo, to_terminal
+
+    console = Console()
+    tables = to_terminal()
+    for name, columns in VIEWS.items():
+        table = result.tables[name]
+        if not table.rows:
+            continue
+        keep = [c for c in table.head if columns is None or c in columns]
+        labels = [(columns or {}).get(col, col.replace("_", " ")) for col in keep]
+        rows = [[str(csv_value(row[c])) for c in keep] for row in table.as_dicts()]
+        if not tables:  # piped: one full line per row, as `citecast ledger` prints
+            for row in rows:
+                echo(f"{labels[0]} {row[0]}: " + ", ".join(f"{label} {value or '-'}"
+                                                          for label, value in zip(labels[1:], row[1:])))
+            continue
+        out = RichTable(title=table.title, title_justify="left")
+        for label in labels:
+            out.add_column(label)
+        for row in rows:
+            out.add_row(*[escape(value) for value in row])
+        console.print(out)
+    for line in result.stalled_lines():
+        if tables:
+            console.print(f"stalled: {escape(line)}")
+        else:
+            echo(f"stalled: {line}")
 
 
 def register_engagement(app: typer.Typer) -> None:
