@@ -425,4 +425,79 @@ class Server:
 
 def start_all(mix: Mix) -> dict[str, Server]:
     return {name: Server(h, Platform(mix, name)).__enter__()
-            for name, h in (("x", XHandler), ("reddit", RedditHandler), ("linkedin", LinkedInHandler))}
+            for name, h in (("x", XHandler), ("reddit", RedditHandler), ("linkedin", LinkedInHandler),
+                            ("mastodon", MastodonHandler))}
+
+
+# --- Mastodon -----------------------------------------------------------------------------
+
+class MastodonHandler(Handler):
+    """GET /api/v2/instance, /api/v1/accounts/verify_credentials, /api/v1/accounts/:id/statuses (max_id, limit);
+    POST /api/v1/statuses with Idempotency-Key (the same status for a repeated key within an hour, as the
+    server records the key once the status exists)."""
+    ACCOUNT = {"id": "109", "username": "citecast", "acct": "citecast", "display_name": "citecast",
+               "url": "http://mastodon.test/@citecast", "created_at": "2025-01-01T00:00:00.000Z"}
+
+    def rl(self, remaining: int = 290) -> dict:
+        reset = datetime.fromtimestamp(time.time() + 1, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+        return {"X-RateLimit-Limit": 300, "X-RateLimit-Remaining": remaining, "X-RateLimit-Reset": reset}
+
+    def send(self, status, payload=None, headers=None, raw=None, ctype="application/json"):
+        super().send(status, payload, {**self.rl(), **(headers or {})}, raw, ctype)
+
+    def status_json(self, s: Stored) -> dict:
+        import html
+        return {"id": s.id, "created_at": iso(s.created), "content": f"<p>{html.escape(s.text)}</p>",
+                "url": f"http://mastodon.test/@citecast/{s.id}", "uri": f"http://mastodon.test/users/citecast/statuses/{s.id}",
+                "visibility": "public", "account": self.ACCOUNT, "in_reply_to_id": None, "reblog": None,
+                "media_attachments": [], "mentions": [], "tags": [], "emojis": [], "sensitive": False,
+                "spoiler_text": "", "replies_count": 0, "reblogs_count": 0, "favourites_count": 0}
+
+    def do_POST(self):
+        p = self.platform
+        raw = self.body()
+        if "json" in (self.headers.get("Content-Type") or ""):
+            form = json.loads(raw or b"{}")
+        else:
+            form = {k: v[0] for k, v in parse_qs(raw.decode()).items()}
+        if urlsplit(self.path).path != "/api/v1/statuses":
+            return self.send(404, {"error": "Record not found"})
+        key = self.headers.get("Idempotency-Key")
+        with p.lock:
+            known = next((s for s in p.posts if key and s.extra.get("key") == key
+                          and time.time() - s.created < 3600), None)
+        if known:
+            return self.send(200, self.status_json(known))
+        fault = p.write_fault()
+        if fault == "429":
+            return self.send(429, {"error": "Too many requests"}, self.rl(0))
+        if fault == "503":
+            return self.send(503, raw=b"<html>503 Service Unavailable</html>", ctype="text/html")
+        def make(i, now, visible):
+            return Stored(str(110_000_000_000 + i), form.get("status", ""), now, visible, {"key": key})
+        if fault == "late_after_502":
+            p.later(lambda: p.store(make))
+            return self.send(502, raw=b"<html>502 Bad Gateway</html>", ctype="text/html")
+        post = p.store(make)
+        if fault == "reset_after_store":
+            return self.reset()
+        self.send(200, self.status_json(post))
+
+    def do_GET(self):
+        p = self.platform
+        url = urlsplit(self.path)
+        q = {k: v[0] for k, v in parse_qs(url.query).items()}
+        if url.path in ("/api/v2/instance", "/api/v1/instance"):
+            return self.send(200, {"domain": "mastodon.test", "uri": "mastodon.test", "title": "test", "version": "4.3.0",
+                                   "configuration": {"statuses": {"max_characters": 500,
+                                                                  "characters_reserved_per_url": 23}}})
+        if self.common_read_fault(self.rl(0)):
+            return
+        if url.path == "/api/v1/accounts/verify_credentials":
+            return self.send(200, self.ACCOUNT)
+        m = re.fullmatch(r"/api/v1/accounts/(\d+)/statuses", url.path)
+        if not m:
+            return self.send(404, {"error": "Record not found"})
+        limit = min(int(q.get("limit", 20)), 40, 9)
+        items = [s for s in p.visible() if "max_id" not in q or int(s.id) < int(q["max_id"])]
+        self.send(200, [self.status_json(s) for s in items[:limit]])
