@@ -39,7 +39,7 @@ def test_no_duplicate_no_loss_no_mismatch_with_independent_fakes(tmp_path):
     assert faults["write:reset_after_store"] + faults["write:late_after_502"] >= 3, faults
     assert sum(n for k, n in faults.items() if k.startswith("read:")) >= 3, faults
     assert faults["token:503"] >= 1, faults
-    assert result["keys"] == 80
+    assert result["keys"] == 100
     assert result["stats"]["weeks_unsettled"] == 0, result["stats"]
     assert result["duplicates"] == [], result
     assert result["lost"] == [], result

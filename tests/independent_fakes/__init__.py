@@ -1,5 +1,5 @@
 """Platform fakes written from the platforms' API documentation and the SDKs' sources,
-independently of tests/fakes/ (issue 13): X API v2, Reddit, LinkedIn Posts API, Mastodon.
+independently of tests/fakes/ (issue 13): X API v2, Reddit, LinkedIn Posts API, Mastodon, a Bluesky PDS.
 
 They fault in ways tests/fakes/ does not: a write that is stored and then the
 connection reset before any answer, a write that lands up to a second after a

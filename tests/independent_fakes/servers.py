@@ -426,7 +426,7 @@ class Server:
 def start_all(mix: Mix) -> dict[str, Server]:
     return {name: Server(h, Platform(mix, name)).__enter__()
             for name, h in (("x", XHandler), ("reddit", RedditHandler), ("linkedin", LinkedInHandler),
-                            ("mastodon", MastodonHandler))}
+                            ("mastodon", MastodonHandler), ("bluesky", BlueskyHandler))}
 
 
 # --- Mastodon -----------------------------------------------------------------------------
@@ -501,3 +501,93 @@ class MastodonHandler(Handler):
         limit = min(int(q.get("limit", 20)), 40, 9)
         items = [s for s in p.visible() if "max_id" not in q or int(s.id) < int(q["max_id"])]
         self.send(200, [self.status_json(s) for s in items[:limit]])
+
+
+# --- Bluesky (a PDS) ----------------------------------------------------------------------
+
+def _jwt(did: str, seconds: int) -> str:
+    import base64
+
+    def b64(d: dict) -> str:
+        return base64.urlsafe_b64encode(json.dumps(d).encode()).decode().rstrip("=")
+    now = int(time.time())
+    return f"{b64({'typ': 'at+jwt', 'alg': 'HS256'})}.{b64({'scope': 'com.atproto.appPass', 'sub': did, 'iat': now, 'exp': now + seconds, 'aud': 'did:web:pds.test'})}.c2ln"
+
+
+class BlueskyHandler(Handler):
+    """com.atproto.server.createSession (XRPC), app.bsky.actor.getProfile, com.atproto.repo.createRecord
+    (a record key that exists fails with a bare 500, as the PDS's MST insert does), getRecord (400
+    RecordNotFound), listRecords (cursor)."""
+    DID = "did:plc:citecasttrial0000000000"
+    HANDLE = "citecast.test"
+    CID = "bafyreie5737gdxlw5i64vzichcalba3z2v5n6icifvx5xytvske7mr3hpm"
+
+    def xrpc(self) -> str:
+        return urlsplit(self.path).path.removeprefix("/xrpc/")
+
+    def do_POST(self):
+        p = self.platform
+        payload = json.loads(self.body() or b"{}")
+        method = self.xrpc()
+        if method == "com.atproto.server.createSession":
+            with p.lock:
+                p.calls["token"] += 1
+                nth = p.calls["token"] % p.mix.token_every == 0
+                if nth:
+                    p.faults["token:503"] += 1
+            if nth:
+                return self.send(503, raw=b"upstream unavailable", ctype="text/plain")
+            return self.send(200, {"did": self.DID, "handle": self.HANDLE, "accessJwt": _jwt(self.DID, 7200),
+                                   "refreshJwt": _jwt(self.DID, 86400 * 60), "active": True})
+        if method != "com.atproto.repo.createRecord":
+            return self.send(501, {"error": "MethodNotImplemented", "message": "Method Not Implemented"})
+        record, rkey = payload.get("record") or {}, payload.get("rkey")
+        fault = p.write_fault()
+        if fault == "429":
+            return self.send(429, {"error": "RateLimitExceeded", "message": "Rate Limit Exceeded"},
+                             {"ratelimit-limit": 5000, "ratelimit-remaining": 0, "ratelimit-reset": int(time.time()) + 1,
+                              "retry-after": 1})
+        if fault == "503":
+            return self.send(503, {"error": "InternalServerError", "message": "Internal Server Error"})
+        with p.lock:
+            exists = rkey is not None and any(s.extra["rkey"] == rkey for s in p.posts)
+        if exists:
+            return self.send(500, {"error": "InternalServerError", "message": "Internal Server Error"})
+        rkey = rkey or f"3l{p.new_id():011d}"
+        def make(i, now, visible):
+            return Stored(f"at://{self.DID}/app.bsky.feed.post/{rkey}", record.get("text", ""), now, visible,
+                          {"rkey": rkey, "record": record,
+                           "link": ((record.get("embed") or {}).get("external") or {}).get("uri")})
+        if fault == "late_after_502":
+            p.later(lambda: p.store(make))
+            return self.send(502, raw=b"bad gateway", ctype="text/plain")
+        post = p.store(make)
+        if fault == "reset_after_store":
+            return self.reset()
+        self.send(200, {"uri": post.id, "cid": self.CID, "validationStatus": "valid"})
+
+    def do_GET(self):
+        p = self.platform
+        q = {k: v[0] for k, v in parse_qs(urlsplit(self.path).query).items()}
+        method = self.xrpc()
+        if method == "app.bsky.actor.getProfile":
+            return self.send(200, {"did": self.DID, "handle": self.HANDLE, "displayName": "citecast"})
+        if self.common_read_fault({"ratelimit-reset": int(time.time()) + 1, "retry-after": 1}):
+            return
+        if method == "com.atproto.repo.getRecord":
+            with p.lock:  # the PDS reads its own writes at once: no lag here
+                s = next((s for s in p.posts if s.extra["rkey"] == q.get("rkey")), None)
+            if s is None:
+                return self.send(400, {"error": "RecordNotFound", "message": f"Could not locate record: {q.get('rkey')}"})
+            return self.send(200, {"uri": s.id, "cid": self.CID, "value": s.extra["record"]})
+        if method == "com.atproto.repo.listRecords":
+            with p.lock:
+                items = sorted(p.posts, key=lambda s: s.extra["rkey"], reverse=True)
+            if q.get("cursor"):
+                items = [s for s in items if s.extra["rkey"] < q["cursor"]]
+            page = items[:min(int(q.get("limit", 50)), 10)]
+            body = {"records": [{"uri": s.id, "cid": self.CID, "value": s.extra["record"]} for s in page]}
+            if len(items) > len(page):
+                body["cursor"] = page[-1].extra["rkey"]
+            return self.send(200, body)
+        self.send(501, {"error": "MethodNotImplemented", "message": "Method Not Implemented"})

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from tests.independent_fakes.servers import Mix, start_all
 
-CHANNELS = ("x", "reddit", "linkedin", "mastodon")
+CHANNELS = ("x", "reddit", "linkedin", "mastodon", "bluesky")
 WORDS = ("amber basil cobalt dune ember fjord garnet harbor indigo juniper kelp lumen mosaic nectar onyx prairie "
          "quartz russet saffron tundra umber velvet willow xenon yarrow zephyr alder birch cedar delta echo flint "
          "grove heath islet jetty knoll ledge marsh nook").split()
@@ -31,21 +31,22 @@ def write_site(root: Path, pages: int, seed: int) -> None:
         points = "\n".join(f"- {sentence(k)}" for k in range(4))
         (content / f"p{i:03d}.md").write_text(
             f"---\ntitle: Trial page {i} {rng.choice(WORDS)}\ndescription: {sentence(9).replace(':', '')}\nslug: p{i:03d}\n"
-            f"canonical_url: https://trial.example/p{i:03d}\ndate: 2026-09-01\nchannels: [x, reddit, linkedin, mastodon]\n"
+            f"canonical_url: https://trial.example/p{i:03d}\ndate: 2026-09-01\nchannels: [x, reddit, linkedin, mastodon, bluesky]\n"
             f"subreddit: trials\ncadence: weekly\n---\n\n{sentence(8)}\n\n## Key points\n\n{points}\n",
             encoding="utf-8")
-    # citecast ships no Mastodon template: the trial site brings one beside copies of the shipped ones
+    # citecast ships no Mastodon or Bluesky template: the trial site brings one beside copies of the shipped ones
     shipped = Path(__file__).resolve().parents[2] / "templates"
     (root / "templates").mkdir()
     for t in shipped.glob("*.j2"):
         (root / "templates" / t.name).write_text(t.read_text(encoding="utf-8"), encoding="utf-8")
-    (root / "templates" / "mastodon.md.j2").write_text(
-        "{% block guidance -%}\nMastodon. One status under 500 characters, the link last.\n{%- endblock %}\n"
-        "{% block post -%}\n{{ answer if answer else title }}\n\n{{ title }}:\n{{ link }}\n{%- endblock %}\n",
-        encoding="utf-8")
+    for name, limit in (("mastodon", "500 characters"), ("bluesky", "300 graphemes")):
+        (root / "templates" / f"{name}.md.j2").write_text(
+            f"{{% block guidance -%}}\n{name}. One post under {limit}, the link last.\n{{%- endblock %}}\n"
+            "{% block post -%}\n{{ answer if answer else title }}\n\n{{ title }}:\n{{ link }}\n{%- endblock %}\n",
+            encoding="utf-8")
     (root / "citecast.toml").write_text(
         '[site]\nname = "trial"\nbase_url = "https://trial.example"\ntimezone = "UTC"\n\n[paths]\ntemplates = "templates"\n\n'
-        f'[distribution]\nchannels = ["x", "reddit", "linkedin", "mastodon"]\nmax_pages_per_week = {pages}\n'
+        f'[distribution]\nchannels = ["x", "reddit", "linkedin", "mastodon", "bluesky"]\nmax_pages_per_week = {pages}\n'
         'settle_wait_seconds = 20\n', encoding="utf-8")
 
 
@@ -61,6 +62,8 @@ def environment(servers: dict, grace: float) -> dict:
         "CITECAST_CHANNELS__LINKEDIN__BASE_URL": servers["linkedin"].url,
         "CITECAST_CHANNELS__LINKEDIN__AUTHOR": "urn:li:person:abc123",
         "MASTODON_ACCESS_TOKEN": "md-4e8c2a", "CITECAST_CHANNELS__MASTODON__API_BASE_URL": servers["mastodon"].url,
+        "BLUESKY_HANDLE": "citecast.test", "BLUESKY_APP_PASSWORD": "bs-7c1e-9a3d",
+        "CITECAST_CHANNELS__BLUESKY__BASE_URL": servers["bluesky"].url,
     })
     for ch in CHANNELS:
         env[f"CITECAST_CHANNELS__{ch.upper()}__GRACE_SECONDS"] = str(grace)
