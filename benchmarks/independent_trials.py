@@ -45,9 +45,10 @@ def main() -> int:
                   token_every=args.token_every, lag=args.lag, late_max=args.late, seed=seed)
         tmp = Path(tempfile.mkdtemp(prefix="citecast-independent-"))
         t0 = time.time()
-        try:
-            r = run_trial(tmp, args.pages, args.weeks.split(","), args.kills, mix, grace)
-        finally:
+        r = run_trial(tmp, args.pages, args.weeks.split(","), args.kills, mix, grace)
+        if r["duplicates"] or r["lost"] or r["mismatches"]:
+            print(f"  kept {tmp} (ledger: cd there; citecast ledger --json)")
+        else:
             shutil.rmtree(tmp, ignore_errors=True)
         summary = {"seed": seed, "seconds": round(time.time() - t0), "keys": r["keys"], "platform_posts": r["posts"],
                    "duplicates": len(r["duplicates"]), "lost": len(r["lost"]), "mismatches": len(r["mismatches"]),

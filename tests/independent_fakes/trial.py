@@ -172,7 +172,9 @@ def compare(ledger: list[dict], servers: dict, pages: int, weeks: list[str]) -> 
                 duplicates.append((page, ch, n - want.get(page, 0)))
         for pid in heads:
             if pid not in named and not any(pid == pid2 for pid2 in named):
-                mismatches.append((slug_of(heads[pid]), ch, None, pid, "on the platform, not in the ledger"))
+                h = heads[pid]
+                mismatches.append((slug_of(h), ch, None, pid, "on the platform, not in the ledger",
+                                   h.text[:60], h.created))
         replies = Counter(p.extra["reply_to"] for p in posts.values() if p.extra.get("reply_to"))
         duplicates += [(parent, ch, n - 1) for parent, n in replies.items() if n > 1]
     return {"keys": len(keys), "posts": sum(len(s.platform.posts) for s in servers.values()),
