@@ -1,7 +1,7 @@
 """Exactly once against the independent platform fakes (tests/independent_fakes/, issue 13).
 
     .venv/bin/python benchmarks/independent_trials.py [--pages 40] [--weeks 2026-W48,2026-W49] [--kills 2]
-        [--seeds 1] [--write-rate 0.2] [--read-rate 0.15] [--empty-page-rate 0.2] [--token-every 4]
+        [--seeds 1] [--first-seed 1] [--write-rate 0.2] [--read-rate 0.15] [--empty-page-rate 0.2] [--token-every 4]
         [--lag 3.0] [--late 0.8] [--grace S]
 
 Runs `citecast run --local --week W` as subprocesses against fake X, Reddit and LinkedIn servers, SIGKILLs
@@ -30,6 +30,7 @@ def main() -> int:
     ap.add_argument("--weeks", default="2026-W48,2026-W49")
     ap.add_argument("--kills", type=int, default=2, help="SIGKILLed runs per week")
     ap.add_argument("--seeds", type=int, default=1)
+    ap.add_argument("--first-seed", type=int, default=1)
     ap.add_argument("--write-rate", type=float, default=0.2)
     ap.add_argument("--read-rate", type=float, default=0.15)
     ap.add_argument("--empty-page-rate", type=float, default=0.2)
@@ -40,7 +41,7 @@ def main() -> int:
     args = ap.parse_args()
     grace = args.grace if args.grace is not None else args.lag + args.late + 0.7
     bad = 0
-    for seed in range(1, args.seeds + 1):
+    for seed in range(args.first_seed, args.first_seed + args.seeds):
         mix = Mix(write_rate=args.write_rate, read_rate=args.read_rate, empty_page_rate=args.empty_page_rate,
                   token_every=args.token_every, lag=args.lag, late_max=args.late, seed=seed)
         tmp = Path(tempfile.mkdtemp(prefix="citecast-independent-"))
