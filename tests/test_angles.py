@@ -44,3 +44,25 @@ def test_consecutive_weeks_differ_and_the_angle_is_in_the_ledger(project):
         assert [a for a, _ in shares][:2] == ["answer", "point:0"], key
         bodies = [t for _, t in shares]
         assert all(a != b for a, b in zip(bodies, bodies[1:])), key  # no two consecutive shares alike
+
+
+def test_no_part_of_an_x_thread_repeats_the_previous_share(project):
+    """X refuses a post whose text it saw recently, even the closing part of a thread."""
+    from citecast import channels as registry
+    from citecast.distribution.drafting import OfflineDrafter
+    from citecast.distribution.templates import Templates
+
+    settings = project.settings()
+    page = {p.slug: p for p in load_library(settings).pages}["tracking-ai-citations"]
+    channel = registry.resolve("x", {}, settings.path("outbox"), dry_run=True).channel
+    drafter = OfflineDrafter(Templates(settings.path("templates"), settings.templates), {}, {})
+    previous, last_parts = None, None
+    for _ in range(len(angles_of(page, statistics=False))):
+        angle = next_angle(page, previous)
+        drafter.previous_angles = {page.slug: previous} if previous else {}
+        result = drafter.draft_page(page, {"x": channel})
+        assert result.errors == {}
+        parts = result.drafts["x"].parts
+        if last_parts is not None:
+            assert set(parts).isdisjoint(last_parts), angle.key
+        previous, last_parts = angle.key, parts

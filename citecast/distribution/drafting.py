@@ -78,8 +78,10 @@ def template_context(page: Page, channel: str, link: str, detail: int = 3,
     elif angle is not None and angle.kind == "faq" and angle.index < len(faq):
         q, a = faq[angle.index]
         answer, faq = f"{q} {a}", faq[angle.index + 1:] + faq[:angle.index]
+        key_points = _rotated(key_points, _share_number(page, angle))
     elif angle is not None and angle.kind == "stat":
         answer = clean(angle.text)
+        key_points = _rotated(key_points, _share_number(page, angle))
     return dict(
         # social_title, else the title shortened to fit (issue 12). A title that is all link-like words
         # (gohugo.io's "time.Now", "collections.Group": .now and .group are TLDs X links) cleans to
@@ -95,7 +97,26 @@ def template_context(page: Page, channel: str, link: str, detail: int = 3,
         channel=channel,
         subreddit=subreddit or page.subreddit,
         detail=detail,
+        # Which share of the page this is (0 = the direct answer, then each point, FAQ, statistic):
+        # templates vary their fixed lines by it, so no part of a re-share repeats last week's text.
+        share=_share_number(page, angle),
     )
+
+
+def _rotated(items: list[str], by: int) -> list[str]:
+    """The same items starting elsewhere, so a thread's list of points differs from last week's."""
+    if not items:
+        return items
+    by %= len(items)
+    return items[by:] + items[:by]
+
+
+def _share_number(page: Page, angle: Angle | None) -> int:
+    if angle is None or angle.kind == "answer":
+        return 0
+    ex = page.extract
+    offset = {"point": 1, "faq": 1 + len(ex.key_points), "stat": 1 + len(ex.key_points) + len(ex.faq)}
+    return offset.get(angle.kind, 0) + angle.index
 
 
 def guidance_context(channel: str) -> dict[str, Any]:
@@ -106,7 +127,7 @@ def guidance_context(channel: str) -> dict[str, Any]:
     """
     return dict(title="the page's title", description="", answer="", points=[], faq=[],
                 link="the link given for this channel", topic="", tags=[], channel=channel, subreddit=None,
-                detail=3)
+                detail=3, share=0)
 
 
 def offline_draft(page: Page, channel: Channel, template: ChannelTemplate, link: str,
