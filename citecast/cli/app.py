@@ -48,17 +48,20 @@ _escape_help(app)
 
 
 def main() -> None:
-    from citecast.settings import ConfigError
-
     try:
         app()
-    except ConfigError as exc:  # found past the settings check, e.g. a ledger URL nothing answers at
-        for line in exc.problems:
-            err().print(escape(line), style="red", soft_wrap=True, highlight=False)
-        sys.exit(2)
     except KeyboardInterrupt:
         err().print("Interrupted.")
         sys.exit(130)
+    except Exception as exc:
+        # Settings problems found past the settings check, e.g. a ledger URL nothing answers at. Only a
+        # command that loaded the settings can raise one: `--help` does not pay for importing them.
+        settings = sys.modules.get("citecast.settings")
+        if settings is None or not isinstance(exc, settings.ConfigError):
+            raise
+        for line in exc.problems:
+            err().print(escape(line), style="red", soft_wrap=True, highlight=False)
+        sys.exit(2)
 
 
 if __name__ == "__main__":
