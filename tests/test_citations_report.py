@@ -245,7 +245,7 @@ def test_verdict_says_not_enough_data(report):
 
 def test_outputs(report, tmp_path):
     html = to_html(report)
-    assert html.count("data:image/png;base64,") == 5 and "<script" not in html
+    assert html.count("data:image/svg+xml;base64,") == 5 and "<script" not in html
     assert "src='http" not in html and "href='http" not in html
     assert "id='pages-a'" in html and "href='#answers-a'" in html and "id='answers-a'" in html
     md = to_markdown(report)

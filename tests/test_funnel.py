@@ -124,7 +124,7 @@ def test_report_prints_the_funnel(project):
     finally:
         ledger.close()
     html = written.html.read_text()
-    assert "Funnel per page" in html and "Funnel: each page" in html and "data:image/png;base64" in html
+    assert "Funnel per page" in html and "Funnel: each page" in html and "data:image/svg+xml;base64" in html
     names = {p.name for p in written.csv}
     assert {"funnel.csv", "funnel_cohorts.csv", "copies_cited.csv", "funnel_timeline.csv"} <= names
     assert "Funnel per cohort" in written.markdown

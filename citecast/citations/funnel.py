@@ -289,34 +289,26 @@ def _timeline_table(data: FunnelData) -> "Table":
                  C("page", "at", "stage", "detail", "value:int"), rows)
 
 
-def timeline_chart(timeline: "Table", funnel: "Table") -> Any:
-    """One row per page on a time axis: posts, AI fetches by class, citations, clicks (from the two tables)."""
-    import matplotlib.pyplot as plt
+def timeline_chart(timeline: "Table", funnel: "Table") -> str:
+    """One row per page on a time axis: posts, AI fetches by class, citations, clicks (from the two tables), SVG."""
+    from citecast.citations.report import svg
 
-    styles = {"posted": ("s", "#444444", "post"), "fetched:search": ("^", "#1f77b4", "AI fetch: search"),
-              "fetched:user": ("v", "#17becf", "AI fetch: user"),
+    styles = {"posted": ("square", "#444444", "post"), "fetched:search": ("up", "#1f77b4", "AI fetch: search"),
+              "fetched:user": ("down", "#17becf", "AI fetch: user"),
               "fetched:training": ("x", "#9467bd", "AI fetch: training"),
-              "cited": ("*", "#d62728", "citation"), "clicked": ("o", "#2ca02c", "AI click")}
+              "cited": ("star", "#d62728", "citation"), "clicked": ("circle", "#2ca02c", "AI click")}
     stalled = dict(zip(funnel.column("page"), funnel.column("stalled_at")))
     order = list(stalled)
-    fig, ax = plt.subplots(figsize=(9, 0.45 * max(len(order), 2) + 1.2))
-    seen: set[str] = set()
+    points, legend = [], {}
     for page, at, stage, detail, _ in timeline.rows:
         if page not in stalled or stage == "engagement":
             continue
         style = stage if stage != "fetched" else "fetched:" + detail.split(":", 1)[0]
-        marker, color, label = styles.get(style, (".", "#999999", stage))
-        ax.scatter([at], [order.index(page)], marker=marker, color=color, s=50,
-                   label=None if label in seen else label, zorder=3)
-        seen.add(label)
-    ax.set_yticks(range(len(order)), [f"{p}  ({stalled[p]})" for p in order], fontsize=8)
-    ax.invert_yaxis()
-    ax.grid(axis="x", alpha=0.3)
-    ax.set_title("Each page's funnel over time")
-    if seen:
-        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=8)
-    fig.autofmt_xdate()
-    return fig
+        marker, color, label = styles.get(style, ("dot", "#999999", stage))
+        points.append((at, order.index(page), marker, color))
+        legend.setdefault(label, color)
+    return svg.timeline([f"{p}  ({stalled[p]})" for p in order], points, list(legend.items()),
+                        "Each page's funnel over time")
 
 
 @dataclass

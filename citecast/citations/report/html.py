@@ -1,4 +1,4 @@
-"""The HTML report: one self-contained file (charts as embedded PNG, no script, no external link).
+"""The HTML report: one self-contained file (charts as embedded SVG images, no script, no external link).
 
 Every section prints a table of the data model; cells that name a page or a
 set of pages link to those pages' rows, and a page links to the answers
@@ -7,11 +7,10 @@ behind its figures (the drill-down).
 
 from __future__ import annotations
 
-import base64
 import html
-import io
 from typing import Any
 
+from citecast.citations.report import svg
 from citecast.citations.report.tables import Report, Table
 from citecast.citations.report.text import anchor, cell_text
 from citecast.words import count
@@ -33,115 +32,75 @@ ORDER = ("verdicts", "holdout", "holdout_deviations", "power", "cohort_topic", "
 LONG = {"survival_curves", "funnel_timeline"}  # in the CSV files; the charts show them
 
 
-def _png(fig: Any) -> str:
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=90)  # constrained layout: one draw (bbox_inches="tight" draws twice)
-    return base64.b64encode(buf.getvalue()).decode("ascii")
-
-
-def _subplots(width: float, height: float, ncols: int = 1) -> tuple[Any, Any]:
-    """A figure without pyplot (no GUI backend, no global state: a second faster to start)."""
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(width, height), layout="constrained")
-    return fig, fig.subplots(1, ncols, squeeze=False)[0] if ncols > 1 else fig.subplots()
-
-
-def _finish(ax: Any, title: str) -> None:
-    """The house style of a one-panel chart: small title, legend without a frame, no top/right spines."""
-    ax.set_title(title, fontsize=10)
-    ax.legend(fontsize=8, frameon=False)
-    ax.spines[["top", "right"]].set_visible(False)
-
-
-def _rate_bars(table: Table, group: str, title: str) -> Any:
+def _rate_bars(table: Table, group: str, title: str) -> str:
     rows = table.as_dicts()
     cohorts = list(dict.fromkeys(r["cohort"] for r in rows))
-    groups = list(dict.fromkeys(r[group] for r in rows))
-    fig, ax = _subplots(7, 3.4)
-    width = 0.8 / max(1, len(cohorts))
-    for i, cohort in enumerate(cohorts):
-        xs, ys, errs = [], [], [[], []]
-        for j, g in enumerate(groups):
-            r = next((r for r in rows if r["cohort"] == cohort and r[group] == g), None)
+    groups = [str(g) for g in dict.fromkeys(r[group] for r in rows)]
+    by = {(r["cohort"], str(r[group])): r for r in rows}
+    series = []
+    for cohort in cohorts:
+        vals: list[tuple[float, float, float] | None] = []
+        for g in groups:
+            r = by.get((cohort, g))
             if r is None or r["mean_rate"] is None:
+                vals.append(None)
                 continue
-            xs.append(j + (i - (len(cohorts) - 1) / 2) * width)
-            ys.append(r["mean_rate"] * 100)
-            errs[0].append((r["mean_rate"] - (r["ci_low"] if r["ci_low"] is not None else r["mean_rate"])) * 100)
-            errs[1].append(((r["ci_high"] if r["ci_high"] is not None else r["mean_rate"]) - r["mean_rate"]) * 100)
-        ax.bar(xs, ys, width, yerr=errs, capsize=2, label=cohort)
-    ax.set_xticks(range(len(groups)), groups, rotation=30, ha="right", fontsize=8)
-    ax.set_ylabel("mean page citation rate, %")
-    _finish(ax, title)
-    return fig
+            mean = r["mean_rate"]
+            lo = r["ci_low"] if r["ci_low"] is not None else mean
+            hi = r["ci_high"] if r["ci_high"] is not None else mean
+            vals.append((mean * 100, lo * 100, hi * 100))
+        series.append((str(cohort), vals))
+    return svg.grouped_bars(groups, series, title, "mean page citation rate, %")
 
 
-def _survival_chart(report: Report) -> Any:
-    fig, ax = _subplots(7, 3.4)
-    for curve in report.survival.curves:
-        days = [p[0] for p in curve.points]
-        ax.step(days, [p[1] * 100 for p in curve.points], where="post", label=f"{curve.cohort} ({count(curve.pages, 'page')})")
-        ax.fill_between(days, [p[2] * 100 for p in curve.points], [p[3] * 100 for p in curve.points], step="post",
-                        alpha=0.15)
-    ax.set_xlabel("days since start")
-    ax.set_ylabel("pages cited, %")
-    ax.set_ylim(0, 100)
-    _finish(ax, "Time to first citation (Kaplan-Meier, 95% band)")
-    return fig
+def _survival_chart(report: Report) -> str:
+    series = [(f"{c.cohort} ({count(c.pages, 'page')})", [(p[0], p[1] * 100, p[2] * 100, p[3] * 100)
+                                                            for p in c.points])
+              for c in report.survival.curves]
+    return svg.steps(series, "Time to first citation (Kaplan-Meier, 95% band)", "days since start", "pages cited, %")
 
 
-def _engine_chart(table: Table) -> Any:
+def _engine_chart(table: Table) -> str:
     rows = table.as_dicts()
     weeks = sorted({r["week"] for r in rows})
-    fig, ax = _subplots(7, 3.4)
+    series = []
     for engine in sorted({r["engine"] for r in rows}):
         pts = [(weeks.index(r["week"]), r["citing_us_rate"] * 100) for r in rows
                if r["engine"] == engine and r["citing_us_rate"] is not None]
         if pts:
-            ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", label=engine)
-    ax.set_xticks(range(len(weeks)), weeks, rotation=45, ha="right", fontsize=8)
-    ax.set_ylabel("answers citing us, %")
-    _finish(ax, "Per engine and week")
-    return fig
+            series.append((engine, pts))
+    return svg.lines(weeks, series, "Per engine and week", "answers citing us, %")
 
 
-def _competitor_chart(table: Table) -> Any:
+def _competitor_chart(table: Table) -> str:
     rows = table.as_dicts()
     topics = list(dict.fromkeys(r["topic"] for r in rows))[:4]
-    fig, axes = _subplots(3.4 * len(topics), 3.2, ncols=len(topics))
-    for ax, topic in zip(axes if len(topics) > 1 else [axes], topics):
-        sel = [r for r in rows if r["topic"] == topic][:6][::-1]
-        ax.barh([r["domain"] for r in sel], [r["share_of_voice"] * 100 for r in sel],
-                color=["#c0392b" if r["ours"] else "#7f8c8d" for r in sel])
-        ax.set_title(topic, fontsize=9)
-        ax.tick_params(labelsize=7)
-        ax.set_xlabel("share of voice, %", fontsize=8)
-        ax.spines[["top", "right"]].set_visible(False)
-    return fig
+    panels = [(str(topic), [(str(r["domain"]), r["share_of_voice"] * 100, "#c0392b" if r["ours"] else "#7f8c8d")
+                            for r in rows if r["topic"] == topic][:6]) for topic in topics]
+    return svg.hbar_panels(panels, "share of voice, %")
 
 
 def charts(report: Report) -> list[tuple[str, str]]:
-    """(title, base64 PNG) pairs, each from a table of the report."""
+    """(title, SVG) pairs, each from a table of the report."""
     t = report.tables
     out = []
     if t["cohort_topic"].rows:
-        out.append(("Citation rate by cohort and topic", _png(_rate_bars(t["cohort_topic"], "topic",
-                                                                         "Mean page citation rate, 95% interval"))))
+        out.append(("Citation rate by cohort and topic",
+                    _rate_bars(t["cohort_topic"], "topic", "Mean page citation rate, 95% interval")))
     if report.survival.curves:
-        out.append(("Time to first citation", _png(_survival_chart(report))))
+        out.append(("Time to first citation", _survival_chart(report)))
     if t.get("funnel_timeline") is not None and t["funnel_timeline"].rows:
         from citecast.citations.funnel import timeline_chart
 
         out.append(("Funnel: each page's posts, AI fetches, citations and clicks",
-                    _png(timeline_chart(t["funnel_timeline"], t["funnel"]))))
+                    timeline_chart(t["funnel_timeline"], t["funnel"])))
     if t["cohort_freshness"].rows:
         out.append(("Citation rate by cohort and freshness",
-                    _png(_rate_bars(t["cohort_freshness"], "freshness", "By days since update"))))
+                    _rate_bars(t["cohort_freshness"], "freshness", "By days since update")))
     if t["engine_weeks"].rows:
-        out.append(("Trends per engine", _png(_engine_chart(t["engine_weeks"]))))
+        out.append(("Trends per engine", _engine_chart(t["engine_weeks"])))
     if t["competitors"].rows:
-        out.append(("Share of voice per topic", _png(_competitor_chart(t["competitors"]))))
+        out.append(("Share of voice per topic", _competitor_chart(t["competitors"])))
     return out
 
 
@@ -196,8 +155,8 @@ def to_html(report: Report, with_charts: bool = True) -> str:
     parts.append("</ul></div>")
     if with_charts:
         parts.append("<div class=charts>")
-        for title, png in charts(report):
-            parts.append(f"<figure><img alt='{e(title)}' src='data:image/png;base64,{png}'>"
+        for title, chart in charts(report):
+            parts.append(f"<figure><img alt='{e(title)}' src='{svg.data_uri(chart)}'>"
                          f"<figcaption>{e(title)}</figcaption></figure>")
         parts.append("</div>")
     for table in tables:
