@@ -9,18 +9,27 @@ import os
 import subprocess
 import sys
 
-CHECK = (
-    "import sys; from citecast.cli import main; sys.argv=['citecast','check'];\n"
+RUN = (
+    "import sys; from citecast.cli import main; sys.argv=['citecast', *{args!r}];\n"
     "try: main()\nexcept SystemExit: pass\n"
-    "print('LOADED', sorted({m.split('.')[0] for m in sys.modules}))"
+    "print('LOADED', sorted({{m.split('.')[0] for m in sys.modules}} | {{m for m in sys.modules if 'citecast' in m}}))"
 )
 
 
-def _loaded(project) -> tuple[set[str], str]:
-    out = subprocess.run([sys.executable, "-c", CHECK], cwd=project.root, capture_output=True, text=True,
-                         env={**os.environ, "CITECAST_CONFIG": str(project.config)}, timeout=120)
+def _loaded(project, *args: str) -> tuple[set[str], str]:
+    """Top-level packages and citecast modules a command imports, and its stderr."""
+    out = subprocess.run([sys.executable, "-c", RUN.format(args=list(args or ["check"]))], cwd=project.root,
+                         capture_output=True, text=True, env={**os.environ, "CITECAST_CONFIG": str(project.config)},
+                         timeout=120)
     line = next(line for line in out.stdout.splitlines() if line.startswith("LOADED"))
     return set(eval(line.removeprefix("LOADED "))), out.stderr
+
+
+def test_help_imports_no_settings_no_pydantic(project):
+    modules, stderr = _loaded(project, "--help")
+    assert "citecast.cli.app" in modules and "typer" in modules
+    for heavy in ("citecast.settings", "pydantic", "twitter_text", "jinja2", "yaml", "sqlalchemy"):
+        assert heavy not in modules, heavy
 
 
 def test_piped_check_needs_no_rich_no_database_no_pkg_resources(project):
