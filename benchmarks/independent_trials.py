@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/independent_trials.py [--pages 40] [--weeks 2026-W48,2026-W49] [--kills 2]
         [--seeds 1] [--first-seed 1] [--write-rate 0.2] [--read-rate 0.15] [--empty-page-rate 0.2] [--token-every 4]
-        [--lag 3.0] [--late 0.8] [--grace S]
+        [--lag 3.0] [--late 0.8] [--grace S] [--channels x,reddit,linkedin,mastodon,bluesky]
 
 Runs `citecast run --local --week W` as subprocesses against fake X, Reddit and LinkedIn servers, SIGKILLs
 `--kills` runs of each week while they post, then runs each week until it exits 0, and compares the ledger
@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 def main() -> int:
     from tests.independent_fakes.servers import Mix
-    from tests.independent_fakes.trial import run_trial
+    from tests.independent_fakes.trial import CHANNELS, run_trial
 
     ap = argparse.ArgumentParser()
     ap.add_argument("--pages", type=int, default=40)
@@ -38,7 +38,11 @@ def main() -> int:
     ap.add_argument("--lag", type=float, default=3.0)
     ap.add_argument("--late", type=float, default=0.8)
     ap.add_argument("--grace", type=float, default=None, help="default: lag + late + 0.7 s")
+    ap.add_argument("--channels", default=",".join(CHANNELS), help="a subset, e.g. x,reddit,linkedin,mastodon")
     args = ap.parse_args()
+    channels = tuple(args.channels.split(","))
+    if unknown := set(channels) - set(CHANNELS):
+        ap.error(f"--channels: unknown {', '.join(sorted(unknown))} (known: {', '.join(CHANNELS)})")
     grace = args.grace if args.grace is not None else args.lag + args.late + 0.7
     bad = 0
     for seed in range(args.first_seed, args.first_seed + args.seeds):
@@ -46,7 +50,7 @@ def main() -> int:
                   token_every=args.token_every, lag=args.lag, late_max=args.late, seed=seed)
         tmp = Path(tempfile.mkdtemp(prefix="citecast-independent-"))
         t0 = time.time()
-        r = run_trial(tmp, args.pages, args.weeks.split(","), args.kills, mix, grace)
+        r = run_trial(tmp, args.pages, args.weeks.split(","), args.kills, mix, grace, channels=channels)
         if r["duplicates"] or r["lost"] or r["mismatches"]:
             print(f"  kept {tmp} (ledger: cd there; citecast ledger --json)")
         else:

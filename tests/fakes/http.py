@@ -256,6 +256,9 @@ def _handler_for(server: FakeServer) -> type[BaseHTTPRequestHandler]:
             parts = urlsplit(self.path)
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else b""
+            if len(body) < length:  # the client died mid-request: a platform never acts on half a request
+                self.close_connection = True
+                return
             req = Request(
                 method=self.command,
                 path=parts.path,

@@ -52,6 +52,7 @@ class Platform:
         self.calls: Counter = Counter()
         self._next = 10_000 + self.rng.randrange(1000)
         self.emptied: set[str] = set()  # cursors that already served their one empty page
+        self.journal: list[dict] = []  # every write as it arrived and how it was answered (kept with a failing trial)
         self.day_start = 0.0  # the trial compresses a week into seconds: posts before this are "over a day old"
 
     def day_passed(self) -> None:
@@ -118,12 +119,20 @@ class Platform:
                 self.faults["read:empty_page"] += 1
         return hit
 
+    def note(self, **entry) -> None:
+        with self.lock:
+            self.journal.append({"at": round(time.time(), 3), **entry})
+
     def later(self, fn):
         with self.lock:
             delay = self.rng.uniform(0.05, self.mix.late_max)
         t = threading.Timer(delay, fn)
         t.daemon = True
         t.start()
+
+
+class ClientGone(Exception):
+    """The connection closed before the request's body arrived (a client SIGKILLed mid-request)."""
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -133,9 +142,22 @@ class Handler(BaseHTTPRequestHandler):
     def log_message(self, *args):
         pass
 
+    def handle_one_request(self):
+        try:
+            super().handle_one_request()
+        except ClientGone:
+            # A real server never acts on a request whose body did not arrive: it times the read out
+            # and closes. Taking the missing body for {} stored empty posts no client had sent.
+            with self.platform.lock:
+                self.platform.faults["client:gone_mid_request"] += 1
+            self.close_connection = True
+
     def body(self) -> bytes:
         n = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(n) if n else b""
+        data = self.rfile.read(n) if n else b""
+        if len(data) < n:
+            raise ClientGone(f"{len(data)} of {n} bytes")
+        return data
 
     def send(self, status: int, payload=None, headers: dict | None = None, raw: bytes | None = None,
              ctype: str = "application/json"):
@@ -195,6 +217,7 @@ class XHandler(Handler):
         text = payload.get("text", "")
         reply_to = (payload.get("reply") or {}).get("in_reply_to_tweet_id")
         fault = p.write_fault()
+        p.note(text=text[:70], reply_to=reply_to, fault=fault)
         if fault == "429":
             return self.send(429, {"title": "Too Many Requests", "status": 429}, self.limited())
         if fault == "503":
@@ -202,6 +225,7 @@ class XHandler(Handler):
         if p.seen_within_day(text):
             with p.lock:
                 p.faults["refused:duplicate"] += 1
+            p.note(text=text[:70], refused="duplicate")
             return self.send(403, {"detail": "You are not allowed to create a Tweet with duplicate content.",
                                    "type": "about:blank", "title": "Forbidden", "status": 403})
 
@@ -211,9 +235,10 @@ class XHandler(Handler):
             return Stored(str(i), text, now, visible, {"reply_to": str(reply_to) if reply_to else None,
                                                        "conversation_id": conv})
         if fault == "late_after_502":
-            p.later(lambda: p.store(make))
+            p.later(lambda: p.note(text=text[:70], late_stored=p.store(make).id))
             return self.send(502, {"title": "Bad Gateway", "status": 502})
         post = p.store(make)
+        p.note(text=text[:70], stored=post.id)
         if fault == "reset_after_store":
             return self.reset()
         self.send(201, {"data": {"id": post.id, "text": text, "edit_history_tweet_ids": [post.id]}})
@@ -242,6 +267,7 @@ class XHandler(Handler):
         meta = {"result_count": len(page)}
         if offset + n < len(items):
             meta["next_token"] = str(offset + n)
+        p.note(read=q.get("start_time"), token=offset, ids=[t.id for t in page], more=meta.get("next_token"))
         data = []
         for t in page:
             d = {"id": t.id, "text": t.text, "created_at": iso(t.created),

@@ -20,8 +20,9 @@ WORDS = ("amber basil cobalt dune ember fjord garnet harbor indigo juniper kelp 
          "grove heath islet jetty knoll ledge marsh nook").split()
 
 
-def write_site(root: Path, pages: int, seed: int) -> None:
+def write_site(root: Path, pages: int, seed: int, channels: tuple[str, ...] = CHANNELS) -> None:
     """A site whose pages differ in every sentence (a platform refuses a repeated text)."""
+    wanted = ", ".join(channels)
     rng = random.Random(seed)
     content = root / "content"
     content.mkdir(parents=True)
@@ -31,7 +32,7 @@ def write_site(root: Path, pages: int, seed: int) -> None:
         points = "\n".join(f"- {sentence(k)}" for k in range(4))
         (content / f"p{i:03d}.md").write_text(
             f"---\ntitle: Trial page {i} {rng.choice(WORDS)}\ndescription: {sentence(9).replace(':', '')}\nslug: p{i:03d}\n"
-            f"canonical_url: https://trial.example/p{i:03d}\ndate: 2026-09-01\nchannels: [x, reddit, linkedin, mastodon, bluesky]\n"
+            f"canonical_url: https://trial.example/p{i:03d}\ndate: 2026-09-01\nchannels: [{wanted}]\n"
             f"subreddit: trials\ncadence: weekly\n---\n\n{sentence(8)}\n\n## Key points\n\n{points}\n",
             encoding="utf-8")
     # citecast ships no Mastodon or Bluesky template: the trial site brings one beside copies of the shipped ones
@@ -46,7 +47,7 @@ def write_site(root: Path, pages: int, seed: int) -> None:
             encoding="utf-8")
     (root / "citecast.toml").write_text(
         '[site]\nname = "trial"\nbase_url = "https://trial.example"\ntimezone = "UTC"\n\n[paths]\ntemplates = "templates"\n\n'
-        f'[distribution]\nchannels = ["x", "reddit", "linkedin", "mastodon", "bluesky"]\nmax_pages_per_week = {pages}\n'
+        '[distribution]\nchannels = [' + ", ".join(f'"{c}"' for c in channels) + f']\nmax_pages_per_week = {pages}\n'
         'settle_wait_seconds = 20\n', encoding="utf-8")
 
 
@@ -74,23 +75,32 @@ def environment(servers: dict, grace: float) -> dict:
 
 def citecast(root: Path, env: dict, *args: str, kill_after: float | None = None, timeout: float = 600):
     cmd = [sys.executable, "-m", "citecast.cli", *args]
+    started = time.time()
     proc = subprocess.Popen(cmd, cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    killed = False
     if kill_after is not None:
         try:
             out, err = proc.communicate(timeout=kill_after)
-            return proc.returncode, out, err, False
         except subprocess.TimeoutExpired:
             proc.send_signal(signal.SIGKILL)
             out, err = proc.communicate()
-            return proc.returncode, out, err, True
-    out, err = proc.communicate(timeout=timeout)
-    return proc.returncode, out, err, False
+            killed = True
+    else:
+        out, err = proc.communicate(timeout=timeout)
+    if args and args[0] == "run":  # kept with the site of a failing trial: what each run said, and when
+        runs = root / "runs"
+        runs.mkdir(exist_ok=True)
+        n = len(list(runs.iterdir()))
+        (runs / f"{n:02d}-{'-'.join(args[1:]).replace('--', '')}{'-killed' if killed else ''}.log").write_text(
+            f"started {started:.3f} ended {time.time():.3f} rc {proc.returncode}\n--- stdout\n{out}\n--- stderr\n{err}\n",
+            encoding="utf-8")
+    return proc.returncode, out, err, killed
 
 
 def run_trial(root: Path, pages: int, weeks: list[str], kills: int, mix: Mix, grace: float,
               max_runs: int = 8, log=print, verbose: bool = False,
-              kill_window: tuple[float, float] = (3.0, 9.0)) -> dict:
-    write_site(root, pages, mix.seed)
+              kill_window: tuple[float, float] = (3.0, 9.0), channels: tuple[str, ...] = CHANNELS) -> dict:
+    write_site(root, pages, mix.seed, channels)
     rng = random.Random(mix.seed)
     servers = start_all(mix)
     stats = Counter()
@@ -116,7 +126,12 @@ def run_trial(root: Path, pages: int, weeks: list[str], kills: int, mix: Mix, gr
         rc, out, err, _ = citecast(root, env, "ledger", "--json", "--limit", "100000")
         assert rc == 0, err
         ledger = json.loads(out)
-        result = compare(ledger, servers, pages, weeks)
+        result = compare(ledger, servers, pages, weeks, channels)
+        for ch in channels:  # the platform's truth beside the ledger, for a failing trial's site
+            pf = servers[ch].platform
+            (root / f"platform-{ch}.json").write_text(json.dumps({
+                "posts": [{"id": p.id, "text": p.text, "created": p.created, "visible_at": p.visible_at, **p.extra}
+                          for p in pf.posts], "journal": pf.journal}, indent=0, default=str), encoding="utf-8")
         result["faults"] = sum((s.platform.faults for s in servers.values()), Counter())
         result["stats"] = stats
         return result
@@ -134,7 +149,7 @@ def _slug(*texts) -> str | None:
     return None
 
 
-def compare(ledger: list[dict], servers: dict, pages: int, weeks: list[str]) -> dict:
+def compare(ledger: list[dict], servers: dict, pages: int, weeks: list[str], channels: tuple[str, ...] = CHANNELS) -> dict:
     """duplicates: platform posts beyond one per (page, channel, week) (X: per thread part);
     lost: keys without a published ledger row; mismatches: published rows whose id the platform lacks
     or whose stored post is for another page, and platform posts no ledger row names."""
@@ -144,10 +159,10 @@ def compare(ledger: list[dict], servers: dict, pages: int, weeks: list[str]) -> 
         by_status[row["status"]] += 1
         if row["status"] == "published":
             published[(row["page"], row["channel"], row["slot"])] = row
-    keys = [(f"p{i:03d}", ch, w) for i in range(pages) for ch in CHANNELS for w in weeks]
+    keys = [(f"p{i:03d}", ch, w) for i in range(pages) for ch in channels for w in weeks]
     lost = [k for k in keys if k not in published]
     mismatches, duplicates = [], []
-    for ch in CHANNELS:
+    for ch in channels:
         posts = {p.id: p for p in servers[ch].platform.posts}
         heads = {pid: p for pid, p in posts.items() if not p.extra.get("reply_to")}
         thread = defaultdict(str)  # an X thread's link may be in any part
@@ -177,5 +192,5 @@ def compare(ledger: list[dict], servers: dict, pages: int, weeks: list[str]) -> 
                                    h.text[:60], h.created))
         replies = Counter(p.extra["reply_to"] for p in posts.values() if p.extra.get("reply_to"))
         duplicates += [(parent, ch, n - 1) for parent, n in replies.items() if n > 1]
-    return {"keys": len(keys), "posts": sum(len(s.platform.posts) for s in servers.values()),
+    return {"keys": len(keys), "posts": sum(len(servers[ch].platform.posts) for ch in channels),
             "duplicates": duplicates, "lost": lost, "mismatches": mismatches, "ledger_status": by_status}
