@@ -82,9 +82,12 @@ class LookupNotPermitted(LookupIncomplete):
 class Ticket:
     """What the ledger knows about one event when a channel is called.
 
-    `steps` holds one entry per part of a thread, `{"id": ..., "sent_at": iso}`;
-    the adapter updates it as parts go out and calls `on_steps` so the ledger
-    stores each part before and after it is sent.
+    `steps` holds one entry per part of a thread, `{"id": ..., "sent_at": iso,
+    "first_sent_at": iso}`: `sent_at` is the latest send of that part (its grace
+    period runs from it), `first_sent_at` the first (a lookup searches back to
+    it: after a re-send, the first copy may be the one that landed). The adapter
+    updates it as parts go out and calls `on_steps` so the ledger stores each
+    part before and after it is sent.
     """
 
     key: str  # page:channel:slot:seq
@@ -101,7 +104,10 @@ class Ticket:
         return self.steps[index]
 
     def sending(self, index: int) -> None:
-        self.step(index).update(id=None, sent_at=_now().isoformat())
+        step, now = self.step(index), _now().isoformat()
+        # A step stored before first_sent_at was kept: its sent_at is its earliest send still known.
+        step.setdefault("first_sent_at", step.get("sent_at") or now)
+        step.update(id=None, sent_at=now)
         self.on_steps(self.steps)
 
     def sent(self, index: int, platform_id: str) -> None:

@@ -153,7 +153,7 @@ class XChannel(Channel):
                 # Never sent (an earlier part failed for sure): nothing to find, the rest can go out.
                 head = self.publish(post, ticket)
                 return Published(head.id, head.url, found_by="lookup, then the rest of the thread sent")
-            since = _step_time(step) or ticket.since
+            since = _first_send(step) or ticket.since
             if since is None:
                 raise LookupIncomplete("no send time recorded for this post: cannot bound the search")
             prev = ticket.steps[i - 1]["id"] if i else None
@@ -211,9 +211,11 @@ class XChannel(Channel):
         return translated(lambda exc: _map(exc, doing, writing), getattr(self, "_creds", {}).values())
 
 
-def _step_time(step: dict) -> datetime | None:
-    value = step.get("sent_at")
-    return utc(datetime.fromisoformat(value)) if value else None
+def _first_send(step: dict) -> datetime | None:
+    """When this part was first sent: a lookup searches back to it, not to the latest re-send, whose
+    window (minus clock_skew_seconds) would no longer cover a first copy that landed unseen."""
+    times = [utc(datetime.fromisoformat(step[k])) for k in ("first_sent_at", "sent_at") if step.get(k)]
+    return min(times) if times else None
 
 
 def _map(exc: Exception, doing: str, writing: bool) -> ChannelError | None:

@@ -144,6 +144,49 @@ def test_duplicate_refusal_after_a_missed_lookup_records_the_post_that_exists(pl
 
 
 @pytest.mark.parametrize("platform", ["x"], indirect=True)
+def test_after_a_resend_the_lookup_still_searches_back_to_the_first_send(platform, ledger):
+    """A part sent twice: the copy that landed is the first one. Searching only from the latest send
+    minus clock_skew_seconds (as X's lookup once did) never reached it: the event waited for ever as
+    'exists' while X showed the post (the ledger disagreeing with the platform)."""
+    fake, make = platform
+    fake.lag_seconds = 3.0  # longer than the grace period: the lookup after it misses the first copy
+    x = make(grace_seconds=1.5, clock_skew_seconds=0.2)
+    fake.fail_next("timeout_after_store")
+    (out,) = publish(ledger, x, f"one post {LINK}")
+    assert out.status == "unconfirmed"
+    first_copy = fake.posts[0]
+    wait_until(only_event(ledger).eligible_at)
+    (refused,) = settle(ledger, x)  # sent again, more than a second after the first; X refuses the repeat
+    assert refused.status == "unconfirmed" and only_event(ledger).wait_reason == "exists"
+    assert len([r for r in fake.requests if r.method == "POST"]) == 2 and len(fake.posts) == 1
+    time.sleep(max(0.0, first_copy["stored_at"] + fake.lag_seconds + 0.1 - time.time()))
+    (done,) = settle(ledger, x, "run-3")  # X shows the first copy now
+    assert done.status == "published" and done.platform_id == first_copy["id"], done.detail
+    assert len(fake.posts) == 1
+
+
+def test_single_post_lookups_search_back_to_the_first_unknown_send_after_resends(ledger):
+    """Reddit, LinkedIn, Mastodon and Bluesky look up from `ticket.since`: after re-sends it must stay
+    the first send whose outcome was unknown (the copy that may have landed), not the latest."""
+    from datetime import datetime, timedelta, timezone
+
+    from citecast.distribution.publishing import ticket_of
+
+    claim = ledger.claim(page="p0", channel="reddit", slot=SLOT, seq=0, owner=owner_id("r1"), run_id="r1",
+                         text=["body"], link=LINK, canonical_url=LINK)
+    first = datetime(2026, 12, 1, 9, 0, tzinfo=timezone.utc)
+    ledger.mark_sent(claim.id, first)
+    ledger.doubt(claim.id)  # unknown outcome
+    ledger.wait(claim.id, "lag", "not found yet", first + timedelta(minutes=1))
+    for minutes in (2, 5):  # re-sent after the grace period, twice, each outcome unknown again
+        ledger.mark_sent(claim.id, first + timedelta(minutes=minutes))
+        ledger.doubt(claim.id)
+        ledger.wait(claim.id, "lag", "not found yet", first + timedelta(minutes=minutes + 1))
+    since = ticket_of(ledger, ledger.get(claim.id)).since
+    assert since == first, since
+
+
+@pytest.mark.parametrize("platform", ["x"], indirect=True)
 def test_a_repeat_refused_without_an_unknown_outcome_is_rejected(platform, ledger):
     fake, make = platform
     x = make()

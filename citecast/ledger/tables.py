@@ -87,7 +87,7 @@ class EventRow(Base):
     wait_reason: Mapped[str | None] = mapped_column(String(20), nullable=True)
     # how the platform id was learnt: publish response | lookup | record key | duplicate refusal | by hand
     found_by: Mapped[str | None] = mapped_column(String(60), nullable=True)
-    # X threads: one entry per part, {"id", "sent_at"}
+    # X threads: one entry per part, {"id", "sent_at" (latest send), "first_sent_at" (lookups search from it)}
     steps: Mapped[list | None] = mapped_column(JSON, nullable=True)
 
 
