@@ -1,6 +1,6 @@
 """The report's faster paths give what the slower ones gave (issue 16, item 7: the report at scale).
 
-- Cox within topic: statsmodels' PHReg against lifelines' CoxPHFitter (which the report used before),
+- Cox within topic: the report's (numeric.cox_efron: statsmodels' PHReg estimator) against lifelines' CoxPHFitter,
   strata = topic, Efron ties, late entries;
 - times stored as text: the fixed-format parse against polars' inference, and its fallback.
 """

@@ -145,12 +145,13 @@ def with_freshness(frame: pl.DataFrame, edges: Sequence[int]) -> pl.DataFrame:
 
 
 def wilson(cited: int, n: int, level: float = 0.95) -> tuple[float | None, float | None]:
-    """Wilson score interval of one page's rate (statsmodels); treats its answers as independent."""
+    """Wilson score interval of one page's rate (statsmodels' formula, numeric.py); treats its answers as
+    independent."""
     if n == 0:
         return None, None
-    from statsmodels.stats.proportion import proportion_confint
+    from citecast.citations.report.numeric import wilson as wilson_interval
 
-    lo, hi = proportion_confint(cited, n, alpha=1 - level, method="wilson")
+    lo, hi = wilson_interval(cited, n, level)
     return float(lo), float(hi)
 
 
@@ -162,10 +163,10 @@ def mean_interval(values: Sequence[float], level: float = 0.95) -> tuple[float |
     mean = sum(values) / n
     if n < 2:
         return mean, None, None
-    from scipy import stats
+    from citecast.citations.report.numeric import t_interval_half
 
     sd = math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1))
-    half = stats.t.ppf(0.5 + level / 2, n - 1) * sd / math.sqrt(n)
+    half = t_interval_half(sd, n, level)
     return mean, max(0.0, mean - half), min(1.0, mean + half)
 
 

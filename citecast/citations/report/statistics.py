@@ -19,12 +19,13 @@ Why this design (simulations in tests/test_citations_statistics.py and docs/cita
 from __future__ import annotations
 
 import math
-import warnings
 from dataclasses import dataclass, field
 from typing import Sequence
 
 import numpy as np
 import polars as pl
+
+from citecast.citations.report.numeric import holm, norm_quantile, ols_fixed_effects, ttest_ind_pages
 from citecast.words import count
 
 DEFAULT_PAIRS = (("distribution", "links"), ("distribution", "control"), ("links", "control"), ("both", "control"))
@@ -133,28 +134,18 @@ def permutation_p(treat: np.ndarray, y: np.ndarray, topics: np.ndarray, n: int =
 
 
 def ols_effect(treat: np.ndarray, y: np.ndarray, topics: np.ndarray) -> tuple[float, float, float, float]:
-    """Effect, 95% t-interval and residual SD of `y ~ treat + topic` (statsmodels OLS)."""
-    from statsmodels.regression.linear_model import OLS
-
-    X = np.column_stack([treat, _design(topics)])
-    res = OLS(y, X).fit()
-    lo, hi = res.conf_int(0.05)[0]
-    return float(res.params[0]), float(lo), float(hi), float(math.sqrt(res.scale)) if res.df_resid > 0 else math.nan
+    """Effect, 95% t-interval and residual SD of `y ~ treat + topic` (OLS; numeric.py, checked against statsmodels)."""
+    return ols_fixed_effects(treat, y, _design(topics))
 
 
 def pages_needed(sd: float, rules: Rules, alpha: float) -> int | None:
-    """Pages per arm for a two-sided t-test to find `min_effect` at `power` (statsmodels)."""
+    """Pages per arm for a two-sided t-test to find `min_effect` at `power` (statsmodels' TTestIndPower's
+    answer, computed in numeric.py)."""
     if not sd or not math.isfinite(sd) or sd <= 0:
         return None
-    from statsmodels.stats.power import TTestIndPower
-
-    from scipy.stats import norm
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # the root finder warns where the answer is "very few pages"
-        n = TTestIndPower().solve_power(effect_size=rules.min_effect / sd, alpha=alpha, power=rules.power, ratio=1.0)
+    n = ttest_ind_pages(rules.min_effect / sd, alpha, rules.power)
     if not math.isfinite(n):  # the normal approximation, where the t-test's solver gives up
-        n = 2 * ((norm.ppf(1 - alpha / 2) + norm.ppf(rules.power)) * sd / rules.min_effect) ** 2
+        n = 2 * ((norm_quantile(1 - alpha / 2) + norm_quantile(rules.power)) * sd / rules.min_effect) ** 2
     return max(2, int(math.ceil(n)))
 
 
@@ -168,9 +159,7 @@ def compare_cohorts(pages: pl.DataFrame, rounds_by_topic: dict[str, int], rules:
         out.append(_compare(pages, a, b, rounds_by_topic, rules))
     tested = [c for c in out if c.tested]
     if tested:
-        from statsmodels.stats.multitest import multipletests
-
-        reject, adjusted, _, _ = multipletests([c.p for c in tested], alpha=rules.alpha, method="holm")
+        reject, adjusted = holm([c.p for c in tested], alpha=rules.alpha)
         for c, r, adj in zip(tested, reject, adjusted):
             c.p_holm = float(adj)
             c.winner = (c.a if c.effect > 0 else c.b) if r else None

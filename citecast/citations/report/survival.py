@@ -1,4 +1,5 @@
-"""Time to first citation as survival: Kaplan-Meier by cohort, Cox within topic (lifelines).
+"""Time to first citation as survival: Kaplan-Meier by cohort, Cox within topic (lifelines' and statsmodels'
+estimators, computed in numeric.py and tested against them).
 
 - start = the later of publication and the page's own start: first distribution
   (first published post, else first dry run), for the `links` cohort the first
@@ -18,7 +19,6 @@
 from __future__ import annotations
 
 import math
-import warnings
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from typing import Any, Sequence
@@ -29,6 +29,7 @@ import polars as pl
 from citecast.citations.model import PageRef
 from citecast.citations.report.data import ReportData
 from citecast.citations.report.metrics import citing_answers, hits
+from citecast.citations.report.numeric import NoFiniteEstimate, cox_efron, holm, kaplan_meier, logrank
 from citecast.citations.report.statistics import Rules
 
 DAY = 86400.0
@@ -177,22 +178,18 @@ def _rows(timings: Sequence[PageTiming]) -> list[tuple[str, str, float, bool, fl
 
 
 def curves(rows: list[tuple[str, str, float, bool, float]], order: Sequence[str]) -> list[Curve]:
-    from lifelines import KaplanMeierFitter
-    from lifelines.utils import median_survival_times
-
+    """Kaplan-Meier per cohort with late entry and the exponential Greenwood band (lifelines' estimator,
+    numeric.kaplan_meier)."""
     out = []
     for cohort in order:
         sel = [r for r in rows if r[0] == cohort]
         if not sel:
             continue
-        kmf = KaplanMeierFitter().fit([r[2] for r in sel], [r[3] for r in sel], entry=[r[4] for r in sel])
-        median = _finite(kmf.median_survival_time_)
-        ci = median_survival_times(kmf.confidence_interval_)
-        sf, band = kmf.survival_function_, kmf.confidence_interval_
+        km = kaplan_meier([r[2] for r in sel], [r[3] for r in sel], [r[4] for r in sel])
         points = [(float(t), 1 - float(s), 1 - float(hi), 1 - float(lo))
-                  for t, s, lo, hi in zip(sf.index, sf.iloc[:, 0], band.iloc[:, 0], band.iloc[:, 1])]
-        out.append(Curve(cohort, len(sel), sum(r[3] for r in sel), sum(r[4] > 0 for r in sel), median,
-                         _finite(ci.iloc[0, 0]), _finite(ci.iloc[0, 1]), points))
+                  for t, s, lo, hi in zip(km.times, km.survival, km.lower, km.upper)]
+        out.append(Curve(cohort, len(sel), sum(r[3] for r in sel), sum(r[4] > 0 for r in sel), _finite(km.median),
+                         _finite(km.median_lower), _finite(km.median_upper), points))
     return out
 
 
@@ -203,8 +200,6 @@ def _finite(x: float) -> float | None:
 
 def compare_survival(rows: list[tuple[str, str, float, bool, float]], a: str, b: str,
                      rules: Rules) -> SurvivalComparison:
-    import pandas as pd
-
     sel = [r for r in rows if r[0] in (a, b)]
     topics = {arm: {r[1] for r in sel if r[0] == arm} for arm in (a, b)}
     shared = topics[a] & topics[b]
@@ -218,46 +213,34 @@ def compare_survival(rows: list[tuple[str, str, float, bool, float]], a: str, b:
         c.missing.append("no page was cited yet")
     if c.missing:
         return c
-    frame = pd.DataFrame(sel, columns=["cohort", "topic", "duration", "event", "entry"])
-    frame["treat"] = (frame["cohort"] == a).astype(float)
-    from lifelines.statistics import logrank_test
-
+    frame = {"topic": np.array([r[1] for r in sel]), "duration": np.array([r[2] for r in sel], float),
+             "event": np.array([r[3] for r in sel], bool), "entry": np.array([r[4] for r in sel], float),
+             "treat": np.array([r[0] == a for r in sel], float)}
     try:
         c.hazard_ratio, c.ci_low, c.ci_high, c.p = cox_within_topic(frame)
     except Exception as exc:  # e.g. every citation in one arm: no finite estimate
         c.missing.append(f"the model did not converge ({type(exc).__name__}): too few citations in one arm")
     if not (frame["entry"] > 0).any():
-        ga, gb = frame[frame.treat == 1], frame[frame.treat == 0]
-        c.logrank_p = float(logrank_test(ga.duration, gb.duration, ga.event, gb.event).p_value)
+        in_a = frame["treat"] == 1
+        c.logrank_p = logrank(frame["duration"][in_a], frame["duration"][~in_a], frame["event"][in_a],
+                              frame["event"][~in_a])
     return c
 
 
-class CoxNotConverged(ArithmeticError):
-    pass
+CoxNotConverged = NoFiniteEstimate
 
 
 def cox_within_topic(frame: Any) -> tuple[float, float, float, float]:
     """Hazard ratio of `treat` with its 95% interval and likelihood-ratio p: Cox, strata = topic, Efron ties,
-    entry times for left truncation.
+    entry times for left truncation. `frame`: columns duration, event, treat, topic, entry (a dict of arrays
+    or a data frame).
 
-    statsmodels' PHReg, not lifelines' CoxPHFitter: the same estimates (to 1e-6, tested), a quarter of a
-    second less per fit, since it does not also compute baseline hazards and per-stratum summaries.
+    statsmodels' PHReg's estimator, computed in numeric.cox_efron (one binary covariate: a few lines of
+    numpy, without a second of imports); tested against PHReg and lifelines' CoxPHFitter.
     """
-    from scipy.stats import chi2
-    from statsmodels.duration.hazard_regression import PHReg
-
-    model = PHReg(frame["duration"].to_numpy(float), frame[["treat"]].to_numpy(float),
-                  status=frame["event"].to_numpy(float), entry=frame["entry"].to_numpy(float),
-                  strata=frame["topic"].to_numpy(), ties="efron")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        fit = model.fit()
-        lo, hi = fit.conf_int()[0]
-        stat = 2 * (fit.llf - model.loglike(np.zeros(1)))
-    beta = float(fit.params[0])
-    if not all(map(math.isfinite, (beta, lo, hi, stat))):
-        raise CoxNotConverged("no finite estimate")
-    return math.exp(beta), math.exp(lo), math.exp(hi), float(chi2.sf(max(stat, 0.0), 1))
+    col = {k: np.asarray(frame[k]) for k in ("duration", "event", "treat", "topic", "entry")}
+    return cox_efron(col["duration"].astype(float), col["event"].astype(bool), col["treat"].astype(float),
+                     col["topic"], col["entry"].astype(float))
 
 
 def survival(data: ReportData, since: datetime | None, rules: Rules, cohorts: Sequence[str]) -> Survival:
@@ -267,9 +250,7 @@ def survival(data: ReportData, since: datetime | None, rules: Rules, cohorts: Se
     comps = [compare_survival(rows, a, b, rules) for a, b in rules.pairs if a in present and b in present]
     tested = [c for c in comps if c.p is not None]
     if tested:
-        from statsmodels.stats.multitest import multipletests
-
-        for c, adj in zip(tested, multipletests([c.p for c in tested], method="holm")[1]):
+        for c, adj in zip(tested, holm([c.p for c in tested])[1]):
             c.p_holm = float(adj)
     order = [c for c in cohorts if c in present] + sorted(present - set(cohorts))
     return Survival(timings, curves(rows, order), comps)
