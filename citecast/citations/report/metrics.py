@@ -19,6 +19,7 @@ import math
 from datetime import date, datetime, timedelta
 from typing import Sequence, Mapping
 
+import numpy as np
 import polars as pl
 
 from citecast.citations.model import PageRef, normalize_url
@@ -55,30 +56,67 @@ def _memo(data: ReportData, key: str, make):
     return data.memo[key]
 
 
+def categorical(data: ReportData) -> pl.DataType:
+    """The report's own categorical type: URLs hashed once, then joined and grouped as integers (a
+    namespace per report, so a long-running process does not keep every URL it ever saw)."""
+    return _memo(data, "categorical", lambda: pl.Categorical(pl.Categories.random()))
+
+
+def _answers_in_id_order(data: ReportData) -> pl.DataFrame:
+    return _memo(data, "answers_sorted", lambda: data.answers if data.answers["id"].is_sorted()
+                 else data.answers.sort("id"))
+
+
+def cited_rows(data: ReportData) -> pl.DataFrame:
+    """The cited URLs with `row`, their answer's row in `answers_by_id` (ids are sorted: a binary search per
+    row instead of a hash join of millions), and `url`, the URL as the report's categorical."""
+    def make() -> pl.DataFrame:
+        ids = _answers_in_id_order(data)["id"].to_numpy()
+        obs = data.cited["observation_id"].to_numpy()
+        rows = np.minimum(np.searchsorted(ids, obs), max(len(ids) - 1, 0))
+        frame = data.cited.with_columns(pl.Series("row", rows, dtype=pl.Int64),
+                                        pl.col("normalized_url").cast(categorical(data)).alias("url"))
+        if len(ids) == 0:
+            return frame.clear()
+        found = ids[rows] == obs
+        return frame if found.all() else frame.filter(pl.Series(found))  # a URL of an answer outside the window
+    return _memo(data, "cited_rows", make)
+
+
+def answers_by_id(data: ReportData) -> pl.DataFrame:
+    """Every answer in id order with its day and number of cited URLs (distinct per answer, as recorded)."""
+    def make() -> pl.DataFrame:
+        answers = _answers_in_id_order(data)
+        n_urls = np.bincount(cited_rows(data)["row"].to_numpy(), minlength=answers.height)[:answers.height]
+        return answers.with_columns(pl.Series("n_urls", n_urls, dtype=pl.Int64),
+                                    pl.col("observed_at").dt.date().alias("day"))
+    return _memo(data, "answers_by_id", make)
+
+
 def matched_citations(data: ReportData) -> pl.DataFrame:
-    """(observation_id, page, position): each page's best position in each answer citing it."""
-    return _memo(data, "matched", lambda: (
-        data.cited.join(url_frame(data.pages, data.copies), on="normalized_url", how="inner")
-        .group_by("observation_id", "page").agg(pl.col("position").min())))
+    """(observation_id, page, position, row): each page's best position in each answer citing it."""
+    def make() -> pl.DataFrame:
+        urls = url_frame(data.pages, data.copies).with_columns(
+            pl.col("normalized_url").cast(categorical(data)).alias("url"))
+        return (cited_rows(data).join(urls.select("url", "page"), on="url", how="inner")
+                .group_by("observation_id", "page").agg(pl.col("position").min(), pl.col("row").first()))
+    return _memo(data, "matched", make)
 
 
 def citing_answers(data: ReportData) -> pl.DataFrame:
     """Answers that can cite, with their day and number of cited URLs (distinct per answer, as recorded)."""
-    def make() -> pl.DataFrame:
-        counts = data.cited.group_by("observation_id").len("n_urls")
-        return (data.answers.filter(pl.col("can_cite"))
-                .join(counts, left_on="id", right_on="observation_id", how="left")
-                .with_columns(pl.col("n_urls").fill_null(0), pl.col("observed_at").dt.date().alias("day")))
-    return _memo(data, "citing_answers", make)
+    return _memo(data, "citing_answers", lambda: answers_by_id(data).filter(pl.col("can_cite")))
 
 
 def hits(data: ReportData) -> pl.DataFrame:
     """Citations of a page in answers of its own topic (others are no opportunity), with the answer's details."""
     def make() -> pl.DataFrame:
         pages = pages_frame(data.pages).select("page", pl.col("topic").alias("page_topic"), "published")
-        return (matched_citations(data)
-                .join(citing_answers(data).select("id", "day", "engine", "topic", "observed_at", "query"),
-                      left_on="observation_id", right_on="id")
+        matched = matched_citations(data)
+        answer = (answers_by_id(data).select("day", "engine", "topic", "observed_at", "query", "can_cite")
+                  .gather(matched["row"]))
+        return (pl.concat([matched.select("observation_id", "page", "position"), answer], how="horizontal")
+                .filter(pl.col("can_cite")).drop("can_cite")
                 .join(pages, on="page")
                 .filter(pl.col("topic") == pl.col("page_topic")))
     return _memo(data, "hits", make)

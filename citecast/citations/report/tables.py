@@ -214,10 +214,15 @@ def competitor_tables(data: ReportData, top: int) -> list[Table]:
     A URL appears once per answer (the ledger dedupes them), so counting rows
     counts answers; the domain is computed once per distinct URL, not per row.
     """
-    answers = m.citing_answers(data).select("id", "topic")
-    cited = data.cited.select("observation_id", "normalized_url").join(answers, left_on="observation_id", right_on="id")
-    # every figure below comes from this (topic, URL) count, a few hundred thousand rows at most
-    by_url = (cited.group_by("topic", "normalized_url").len("answers")
+    answers, cited = m.answers_by_id(data), m.cited_rows(data)
+    rows = cited["row"]
+    # every figure below comes from this (topic, URL) count, a few hundred thousand rows at most; URL and
+    # topic as categoricals: integer keys, no hash of millions of strings
+    by_url = (pl.DataFrame({"topic": answers["topic"].cast(m.categorical(data)).gather(rows), "url": cited["url"],
+                            "can_cite": answers["can_cite"].gather(rows)})
+              .filter(pl.col("can_cite")).group_by("topic", "url").len("answers")
+              .select(pl.col("topic").cast(pl.String), pl.col("url").cast(pl.String).alias("normalized_url"),
+                      "answers")
               # normalised URLs are https://host[:port]/..., host lower case without www.: the domain is the host
               .with_columns(pl.col("normalized_url").str.extract(r"^https?://([^/:?#]+)", 1).alias("domain"))
               .join(m.url_frame(data.pages, data.copies), on="normalized_url", how="left"))
@@ -238,9 +243,10 @@ def competitor_tables(data: ReportData, top: int) -> list[Table]:
     for (topic,), g in best.group_by(["topic"], maintain_order=True):
         for r in g.to_dicts():
             url_rows.append([topic, r["normalized_url"], r["answers"], r["page"] or ""])
-    own = urls.filter(pl.col("page").is_null() & pl.col("domain").is_in(sorted(ours))).select("normalized_url")
-    unmatched = (cited.join(own, on="normalized_url")
-                 .join(data.answers.select("id", "observed_at", "query"), left_on="observation_id", right_on="id")
+    own = urls.filter(pl.col("page").is_null() & pl.col("domain").is_in(sorted(ours)))["normalized_url"]
+    own_rows = cited.filter(pl.col("url").is_in(own.cast(m.categorical(data)).implode()))
+    details = answers.select("observed_at", "query", "can_cite").gather(own_rows["row"])
+    unmatched = (pl.concat([own_rows.select("normalized_url"), details], how="horizontal").filter(pl.col("can_cite"))
                  .group_by("normalized_url").agg(pl.len().alias("answers"),
                                                  pl.col("observed_at").min().alias("first_seen"),
                                                  pl.col("observed_at").max().alias("last_seen"),
