@@ -286,3 +286,23 @@ def test_load_data_from_the_ledger(tmp_path):
     assert got.excerpts == {1: "A cites ex.com"}  # the drill-down's answers only
     assert got.calls == []  # recorded answers without a probe call: imports, or this test
     assert got.links == [Link("b", "src1.com", "g", D(2026, 1, 5), True)]
+
+
+def test_load_data_reads_queries_of_shown_answers_only(tmp_path):
+    """The answers frame carries no query text; load_data reads it for the answers a table shows: the
+    drill-down's and those citing our domain without a page (their example query), no others."""
+    ledger = Ledger(f"sqlite:///{tmp_path / 'l.db'}")
+    try:
+        index = PageIndex(PAGES)
+        for query, urls in (("cites a", ["https://ex.com/a"]), ("cites nothing of ours", ["https://other.com/x"]),
+                            ("cites a moved page", ["https://ex.com/moved", "https://other.com/y"])):
+            record_observation(ledger, Observation("openai", "api", query, "t1", at("2026-01-10"),
+                                                   [Cited(u) for u in urls]), index)
+        got = load_data(ledger, PAGES)
+    finally:
+        ledger.close()
+    assert "query" not in got.answers.columns and got.answers.height == 3
+    assert got.queries == {1: "cites a", 3: "cites a moved page"}
+    report = build_report(got, now=NOW)
+    assert report.tables["answers"].column("query") == ["cites a"]
+    assert report.tables["unmatched_own_urls"].column("example_query") == ["cites a moved page"]

@@ -18,11 +18,16 @@ from citecast.citations.model import PageRef, _utc
 if TYPE_CHECKING:
     from citecast.ledger.store import Ledger
 
-ANSWER_SCHEMA = {"id": pl.Int64, "engine": pl.String, "surface": pl.String, "topic": pl.String,
-                 "query": pl.String, "observed_at": pl.Datetime("us", "UTC"), "can_cite": pl.Boolean,
-                 "brand_mentioned": pl.Boolean}
+# The answers' columns every figure needs. The query text is not among them: only the answers a table
+# shows need it (the drill-down, our URLs without a page), and load_data reads it for those alone
+# (`ReportData.queries`), which spares a million strings at a million answers.
+ANSWER_SCHEMA = {"id": pl.Int64, "engine": pl.String, "topic": pl.String, "observed_at": pl.Datetime("us", "UTC"),
+                 "can_cite": pl.Boolean, "brand_mentioned": pl.Boolean}
 CITED_SCHEMA = {"observation_id": pl.Int64, "position": pl.Int64, "normalized_url": pl.String}
-# The two reads the report's time is measured against (benchmarks/bench_report.py).
+REPORT_ANSWERS_SQL = ("SELECT id, engine, topic, observed_at, can_cite, brand_mentioned "
+                      "FROM citation_observations")
+# The observations as a bare read takes them (benchmarks/bench_report.py measures the report against
+# it): every answer with its engine, surface, topic, query, time and flags, and every cited URL.
 ANSWERS_SQL = ("SELECT id, engine, surface, topic, query, observed_at, can_cite, brand_mentioned "
                "FROM citation_observations")
 CITED_SQL = ("SELECT c.observation_id, c.position, c.normalized_url FROM cited_urls c "
@@ -60,6 +65,8 @@ class ReportData:
     # Each page's first citation before the window (ledger's match at record time): left truncation.
     cited_before_window: dict[str, datetime] = field(default_factory=dict)
     excerpts: dict[int, str] = field(default_factory=dict)  # answer id -> excerpt, drill-down only
+    # answer id -> its query, for the answers the tables show (drill-down, our URLs without a page)
+    queries: dict[int, str] = field(default_factory=dict)
     # Cited URLs that are our own posts (citations.copies) -> (page, channel): they count for the page.
     copies: dict[str, tuple[str, str]] = field(default_factory=dict)
     # probe calls per (engine, day, ok): count and an example error; empty for imports
@@ -73,7 +80,8 @@ class ReportData:
     @classmethod
     def of(cls, pages: Sequence[PageRef], answers: Sequence[dict[str, Any]], cited: Sequence[dict[str, Any]],
            **kw: Any) -> "ReportData":
-        """From plain rows (tests and benchmarks build data this way)."""
+        """From plain rows (tests and benchmarks build data this way); every answer's query is kept."""
+        kw.setdefault("queries", {r["id"]: r["query"] for r in answers if r.get("query") is not None})
         a = pl.DataFrame([{**r, "observed_at": _utc(r["observed_at"])} for r in answers] or None,
                          schema=ANSWER_SCHEMA, orient="row") if answers else pl.DataFrame(schema=ANSWER_SCHEMA)
         c = pl.DataFrame(list(cited), schema=CITED_SCHEMA, orient="row") if cited else pl.DataFrame(schema=CITED_SCHEMA)
@@ -139,7 +147,7 @@ def load_data(ledger: "Ledger", pages: Sequence[PageRef], since: datetime | None
     from citecast.ledger.tables import EventRow
 
     params = {k: v for k, v in (("since", since), ("until", until)) if v is not None}
-    answers_sql = ANSWERS_SQL + _window("observed_at", since, until)
+    answers_sql = REPORT_ANSWERS_SQL + _window("observed_at", since, until)
     cited_sql = CITED_SQL + _window("o.observed_at", since, until).replace(" WHERE ", " AND ")
     window = _window("o.observed_at", since, until).replace(" WHERE ", " AND ")
     retrieved_sql = ("SELECT c.observation_id, c.normalized_url FROM cited_urls c "
@@ -171,7 +179,7 @@ def load_data(ledger: "Ledger", pages: Sequence[PageRef], since: datetime | None
     data = ReportData(list(pages), answers, cited, firsts, links, before, retrieved=retrieved, searched=searched,
                       arms=_arms(ledger))
     data.copies = _copies(ledger, cited)
-    data.excerpts = _excerpts(ledger, data, answers_per_page)
+    data.excerpts, data.queries = _shown_answers(ledger, data, answers_per_page)
     data.calls = _calls(ledger, since, until)
     return data
 
@@ -216,18 +224,24 @@ def _arms(ledger: "Ledger") -> dict[str, Arm]:
         return {r.page: Arm(r.arm, r.stratum, r.assigned_on, r.seed) for r in s.scalars(select(CohortAssignmentRow))}
 
 
-def _excerpts(ledger: "Ledger", data: ReportData, per_page: int) -> dict[int, str]:
-    """The kept answer text of the answers the drill-down lists, and of no others (bounded memory)."""
+def _shown_answers(ledger: "Ledger", data: ReportData, per_page: int) -> tuple[dict[int, str], dict[int, str]]:
+    """The kept text and the query of the answers the tables show (the drill-down's, and those citing our
+    domain without a page to match), and of no others (bounded memory)."""
     from sqlalchemy import select
 
-    from citecast.citations.report.metrics import recent_citing
+    from citecast.citations.report.metrics import recent_citing, unmatched_own_citations
     from citecast.ledger.citation_tables import ObservationRow
 
-    ids = recent_citing(data, per_page)["observation_id"].unique().to_list() if per_page else []
-    found: dict[int, str] = {}
+    drill = set(recent_citing(data, per_page)["observation_id"].to_list()) if per_page else set()
+    ids = sorted(drill | set(unmatched_own_citations(data)["observation_id"].to_list()))
+    excerpts: dict[int, str] = {}
+    queries: dict[int, str] = {}
     with ledger.session() as s:
         for start in range(0, len(ids), 500):
-            q = select(ObservationRow.id, ObservationRow.answer_text).where(
-                ObservationRow.id.in_(ids[start:start + 500]), ObservationRow.answer_text.is_not(None))
-            found.update((i, t) for i, t in s.execute(q))
-    return found
+            q = select(ObservationRow.id, ObservationRow.query, ObservationRow.answer_text).where(
+                ObservationRow.id.in_(ids[start:start + 500]))
+            for i, query, text in s.execute(q):
+                queries[i] = query
+                if text is not None and i in drill:
+                    excerpts[i] = text
+    return excerpts, queries

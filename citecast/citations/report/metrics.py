@@ -113,13 +113,30 @@ def hits(data: ReportData) -> pl.DataFrame:
     def make() -> pl.DataFrame:
         pages = pages_frame(data.pages).select("page", pl.col("topic").alias("page_topic"), "published")
         matched = matched_citations(data)
-        answer = (answers_by_id(data).select("day", "engine", "topic", "observed_at", "query", "can_cite")
+        answer = (answers_by_id(data).select("day", "engine", "topic", "observed_at", "can_cite")
                   .gather(matched["row"]))
         return (pl.concat([matched.select("observation_id", "page", "position"), answer], how="horizontal")
                 .filter(pl.col("can_cite")).drop("can_cite")
                 .join(pages, on="page")
                 .filter(pl.col("topic") == pl.col("page_topic")))
     return _memo(data, "hits", make)
+
+
+def unmatched_own_citations(data: ReportData) -> pl.DataFrame:
+    """(normalized_url, observation_id, observed_at): citations, in answers that can cite, of URLs on our
+    pages' domains that match no page (a moved page missing from previous_urls, most often)."""
+    def make() -> pl.DataFrame:
+        from citecast.citations.model import url_domain
+
+        ours = sorted({url_domain(p.canonical_url) for p in data.pages})
+        known = url_frame(data.pages, data.copies)["normalized_url"].implode()
+        distinct = cited_rows(data)["url"].unique().cast(pl.String)  # the domain once per distinct URL
+        own = distinct.filter(distinct.str.extract(r"^https?://([^/:?#]+)", 1).is_in(ours) & ~distinct.is_in(known))
+        rows = cited_rows(data).filter(pl.col("url").is_in(own.cast(categorical(data)).implode()))
+        answer = answers_by_id(data).select("observed_at", "can_cite").gather(rows["row"])
+        return (pl.concat([rows.select("normalized_url", "observation_id"), answer], how="horizontal")
+                .filter(pl.col("can_cite")).drop("can_cite"))
+    return _memo(data, "unmatched_own", make)
 
 
 def cells(data: ReportData) -> pl.DataFrame:

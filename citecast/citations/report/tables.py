@@ -226,7 +226,6 @@ def competitor_tables(data: ReportData, top: int) -> list[Table]:
               # normalised URLs are https://host[:port]/..., host lower case without www.: the domain is the host
               .with_columns(pl.col("normalized_url").str.extract(r"^https?://([^/:?#]+)", 1).alias("domain"))
               .join(m.url_frame(data.pages, data.copies), on="normalized_url", how="left"))
-    urls = by_url.select("normalized_url", "domain", "page").unique("normalized_url")
     ours = {url_domain(p.canonical_url) for p in data.pages}
     totals = dict(by_url.group_by("topic").agg(pl.col("answers").sum()).iter_rows())
     by_domain = (by_url.group_by("topic", "domain").agg(pl.col("answers").sum().alias("citations"),
@@ -243,10 +242,9 @@ def competitor_tables(data: ReportData, top: int) -> list[Table]:
     for (topic,), g in best.group_by(["topic"], maintain_order=True):
         for r in g.to_dicts():
             url_rows.append([topic, r["normalized_url"], r["answers"], r["page"] or ""])
-    own = urls.filter(pl.col("page").is_null() & pl.col("domain").is_in(sorted(ours)))["normalized_url"]
-    own_rows = cited.filter(pl.col("url").is_in(own.cast(m.categorical(data)).implode()))
-    details = answers.select("observed_at", "query", "can_cite").gather(own_rows["row"])
-    unmatched = (pl.concat([own_rows.select("normalized_url"), details], how="horizontal").filter(pl.col("can_cite"))
+    queries = pl.DataFrame({"observation_id": list(data.queries), "query": list(data.queries.values())},
+                           schema={"observation_id": pl.Int64, "query": pl.String})
+    unmatched = (m.unmatched_own_citations(data).join(queries, on="observation_id", how="left")
                  .group_by("normalized_url").agg(pl.len().alias("answers"),
                                                  pl.col("observed_at").min().alias("first_seen"),
                                                  pl.col("observed_at").max().alias("last_seen"),
@@ -303,8 +301,9 @@ def coverage_table(data: ReportData) -> Table:
 
 def answers_table(data: ReportData, per_page: int) -> Table:
     """The drill-down: each page's most recent citing answers, with the answer excerpt when kept."""
-    rows = [[r["page"], r["observation_id"], r["engine"], r["observed_at"], r["query"], r["position"],
-             data.excerpts.get(r["observation_id"], "")] for r in m.recent_citing(data, per_page).to_dicts()]
+    rows = [[r["page"], r["observation_id"], r["engine"], r["observed_at"], data.queries.get(r["observation_id"], ""),
+             r["position"], data.excerpts.get(r["observation_id"], "")]
+            for r in m.recent_citing(data, per_page).to_dicts()]
     return Table("answers", f"Answers behind the figures: up to {per_page} most recent citing answers per page",
                  C("page", "answer_id:int", "engine", "observed_at:date", "query", "position:int", "excerpt"), rows,
                  key="page")
