@@ -122,6 +122,35 @@ def hits(data: ReportData) -> pl.DataFrame:
     return _memo(data, "hits", make)
 
 
+def topic_url_counts(data: ReportData) -> pl.DataFrame:
+    """(topic, normalized_url, answers, domain, page): answers that can cite per topic citing each URL, a URL
+    counted once per answer (the ledger keeps a URL once per answer).
+
+    Counted on one integer key (topic code, URL code): a few hundred thousand groups out of millions of rows
+    without hashing a string; the domain and page are found once per distinct URL.
+    """
+    def make() -> pl.DataFrame:
+        answers, cited = answers_by_id(data), cited_rows(data)
+        rows = cited["row"]
+        topics = answers["topic"].cast(categorical(data))
+        keep = answers["can_cite"].gather(rows)
+        key = (topics.to_physical().gather(rows).cast(pl.UInt64) * (1 << 32)
+               + cited["url"].to_physical().cast(pl.UInt64))
+        counts = (pl.DataFrame({"key": key}).filter(keep).group_by("key").len("answers")
+                  .select((pl.col("key") // (1 << 32)).cast(pl.UInt32).alias("topic_code"),
+                          (pl.col("key") % (1 << 32)).cast(pl.UInt32).alias("url_code"), "answers"))
+        names = topics.unique()
+        topic_names = pl.DataFrame({"topic_code": names.to_physical(), "topic": names.cast(pl.String)})
+        urls = cited["url"].unique()
+        url_names = (pl.DataFrame({"url_code": urls.to_physical(), "normalized_url": urls.cast(pl.String)})
+                     # normalised URLs are https://host[:port]/..., host lower case without www.: the host is the domain
+                     .with_columns(pl.col("normalized_url").str.extract(r"^https?://([^/:?#]+)", 1).alias("domain"))
+                     .join(url_frame(data.pages, data.copies), on="normalized_url", how="left"))
+        return (counts.join(topic_names, on="topic_code").join(url_names, on="url_code")
+                .select("topic", "normalized_url", "answers", "domain", "page"))
+    return _memo(data, "topic_url_counts", make)
+
+
 def unmatched_own_citations(data: ReportData) -> pl.DataFrame:
     """(normalized_url, observation_id, observed_at): citations, in answers that can cite, of URLs on our
     pages' domains that match no page (a moved page missing from previous_urls, most often)."""
@@ -158,10 +187,10 @@ def recent_citing(data: ReportData, per_page: int) -> pl.DataFrame:
     """Each page's `per_page` most recent citing answers of its topic since its publication (the drill-down)."""
     def make() -> pl.DataFrame:
         valid = hits(data).filter(pl.col("published").is_null() | (pl.col("day") >= pl.col("published")))
-        top = (valid.group_by("page")
-               .agg(pl.all().top_k_by(["observed_at", "observation_id"], per_page))
-               .explode(pl.exclude("page")))
-        return top.sort(["page", "observed_at", "observation_id"], descending=[False, True, True])
+        # the rows' indices per page, then those rows: one column through the group-by, not all of them
+        index = (valid.with_row_index("i").group_by("page")
+                 .agg(pl.col("i").top_k_by(["observed_at", "observation_id"], per_page)).explode("i"))["i"]
+        return valid[index].sort(["page", "observed_at", "observation_id"], descending=[False, True, True])
     return _memo(data, f"recent_citing_{per_page}", make)
 
 

@@ -26,7 +26,9 @@ def retrieval_table(data: ReportData) -> Table:
                      left_on="observation_id", right_on="id"))
     urls = m.url_frame(data.pages)
     retrieved = data.retrieved.join(urls, on="normalized_url").select("observation_id", "page").unique()
-    cited = m.matched_citations(data).select("observation_id", "page").unique().with_columns(pl.lit(True).alias("cited"))
+    cited = (m.matched_citations(data).select("observation_id", "page")  # only answers that list what they read
+             .join(listing.select("observation_id"), on="observation_id", how="semi")
+             .unique().with_columns(pl.lit(True).alias("cited")))
     seen = (pl.concat([retrieved, cited.select("observation_id", "page")]).unique()
             .join(listing, on="observation_id")
             .join(cited, on=["observation_id", "page"], how="left")

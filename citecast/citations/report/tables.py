@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from typing import Any, Sequence
 
+import numpy as np
 import polars as pl
 
 from citecast.citations.model import url_domain
@@ -214,18 +215,7 @@ def competitor_tables(data: ReportData, top: int) -> list[Table]:
     A URL appears once per answer (the ledger dedupes them), so counting rows
     counts answers; the domain is computed once per distinct URL, not per row.
     """
-    answers, cited = m.answers_by_id(data), m.cited_rows(data)
-    rows = cited["row"]
-    # every figure below comes from this (topic, URL) count, a few hundred thousand rows at most; URL and
-    # topic as categoricals: integer keys, no hash of millions of strings
-    by_url = (pl.DataFrame({"topic": answers["topic"].cast(m.categorical(data)).gather(rows), "url": cited["url"],
-                            "can_cite": answers["can_cite"].gather(rows)})
-              .filter(pl.col("can_cite")).group_by("topic", "url").len("answers")
-              .select(pl.col("topic").cast(pl.String), pl.col("url").cast(pl.String).alias("normalized_url"),
-                      "answers")
-              # normalised URLs are https://host[:port]/..., host lower case without www.: the domain is the host
-              .with_columns(pl.col("normalized_url").str.extract(r"^https?://([^/:?#]+)", 1).alias("domain"))
-              .join(m.url_frame(data.pages, data.copies), on="normalized_url", how="left"))
+    by_url = m.topic_url_counts(data)
     ours = {url_domain(p.canonical_url) for p in data.pages}
     totals = dict(by_url.group_by("topic").agg(pl.col("answers").sum()).iter_rows())
     by_domain = (by_url.group_by("topic", "domain").agg(pl.col("answers").sum().alias("citations"),
@@ -237,7 +227,10 @@ def competitor_tables(data: ReportData, top: int) -> list[Table]:
             dom_rows.append([topic, r["domain"], r["urls"], r["citations"], r["citations"] / totals[topic],
                              "yes" if r["domain"] in ours else ""])
     url_rows = []
-    best = (by_url.sort(["answers", "normalized_url"], descending=[True, False])  # ties by URL: reproducible
+    # the `top` largest counts per topic (with ties at the edge), then a sort of those few rows only
+    edge = by_url.group_by("topic").agg(pl.col("answers").top_k(top).min().alias("edge"))
+    best = (by_url.join(edge, on="topic").filter(pl.col("answers") >= pl.col("edge"))
+            .sort(["answers", "normalized_url"], descending=[True, False])  # ties by URL: reproducible
             .group_by("topic", maintain_order=True).head(top).sort("topic", maintain_order=True))
     for (topic,), g in best.group_by(["topic"], maintain_order=True):
         for r in g.to_dicts():
@@ -265,9 +258,10 @@ def competitor_tables(data: ReportData, top: int) -> list[Table]:
 
 
 def engine_week_table(data: ReportData) -> Table:
-    ours = (m.matched_citations(data).select("observation_id").unique().with_columns(pl.lit(True).alias("ours")))
-    per_day = (data.answers.join(ours, left_on="id", right_on="observation_id", how="left")
-               .with_columns(pl.col("ours").fill_null(False), pl.col("observed_at").dt.date().alias("day"))
+    answers = m.answers_by_id(data)
+    ours = np.zeros(answers.height, dtype=bool)  # answers citing one of our pages, by row: no join of a million
+    ours[m.matched_citations(data)["row"].to_numpy()] = True
+    per_day = (answers.with_columns(pl.Series("ours", ours))
                .group_by("engine", "day").agg(pl.len().alias("answers"), pl.col("can_cite").sum().alias("can_cite"),
                                               (pl.col("ours") & pl.col("can_cite")).sum().alias("citing_us"),
                                               pl.col("brand_mentioned").sum().alias("brand"),
