@@ -59,7 +59,12 @@ def _memo(data: ReportData, key: str, make):
 def categorical(data: ReportData) -> pl.DataType:
     """The report's own categorical type: URLs hashed once, then joined and grouped as integers (a
     namespace per report, so a long-running process does not keep every URL it ever saw)."""
-    return _memo(data, "categorical", lambda: pl.Categorical(pl.Categories.random()))
+    def make() -> tuple[pl.DataType, pl.Series]:
+        dtype = pl.Categorical(pl.Categories.random())
+        # a column of the type keeps its categories alive for the report's lifetime: codes stay the same
+        # between frames even while no frame of the report holds a value of the type
+        return dtype, pl.Series([], dtype=dtype)
+    return _memo(data, "categorical", make)[0]
 
 
 def _answers_in_id_order(data: ReportData) -> pl.DataFrame:
@@ -96,10 +101,15 @@ def answers_by_id(data: ReportData) -> pl.DataFrame:
 def matched_citations(data: ReportData) -> pl.DataFrame:
     """(observation_id, page, position, row): each page's best position in each answer citing it."""
     def make() -> pl.DataFrame:
-        urls = url_frame(data.pages, data.copies).with_columns(
-            pl.col("normalized_url").cast(categorical(data)).alias("url"))
-        return (cited_rows(data).join(urls.select("url", "page"), on="url", how="inner")
-                .group_by("observation_id", "page").agg(pl.col("position").min(), pl.col("row").first()))
+        urls = url_frame(data.pages, data.copies)
+        names = urls["page"].unique(maintain_order=True)
+        codes = pl.DataFrame({"page": names, "page_code": pl.int_range(len(names), dtype=pl.UInt32, eager=True)})
+        urls = urls.join(codes, on="page").select(pl.col("normalized_url").cast(categorical(data)).alias("url"),
+                                                  "page_code")
+        # grouped on integers (answer row, page code): one row per answer and page, whichever of its URLs
+        matched = (cited_rows(data).join(urls, on="url", how="inner")
+                   .group_by("row", "page_code").agg(pl.col("observation_id").first(), pl.col("position").min()))
+        return matched.select("observation_id", names.gather(matched["page_code"]).alias("page"), "position", "row")
     return _memo(data, "matched", make)
 
 
@@ -168,19 +178,31 @@ def unmatched_own_citations(data: ReportData) -> pl.DataFrame:
     return _memo(data, "unmatched_own", make)
 
 
+def _cell_key(engines: list[str]) -> pl.Expr:
+    """(page number, day, engine) as one integer: 21 bits of page, 22 of day, 20 of engine number."""
+    return (pl.col("page_no").cast(pl.Int64) * (1 << 42)
+            + (pl.col("day").cast(pl.Int32).cast(pl.Int64) + (1 << 21)) * (1 << 20)
+            + pl.col("engine").replace_strict(engines, list(range(len(engines))), return_dtype=pl.Int64))
+
+
 def cells(data: ReportData) -> pl.DataFrame:
     """page, topic, cohort, day, engine, answers, cited, weight, citations (days before publication dropped)."""
     answers = citing_answers(data)
-    per_topic = answers.group_by("topic", "day", "engine").agg(
-        pl.len().alias("answers"), pl.col("n_urls").sum().alias("citations"))
-    cited = (hits(data).group_by("page", "day", "engine")
+    per_topic = (answers.group_by("topic", "day", "engine")
+                 .agg(pl.len().alias("answers"), pl.col("n_urls").sum().alias("citations"))
+                 .with_columns(week=pl.col("day").dt.strftime("%G-W%V")))  # on the few (topic, day, engine) rows
+    engines = sorted(per_topic["engine"].unique().to_list()) or [""]  # every engine of a hit answered its topic
+    numbers = pages_frame(data.pages).with_row_index("page_no").select("page", "page_no")
+    cited = (hits(data).join(numbers, on="page").group_by(_cell_key(engines).alias("key"))
              .agg(pl.len().alias("cited"), (1.0 / pl.col("position")).sum().alias("weight")))
-    out = (pages_frame(data.pages).join(per_topic, on="topic", how="inner")
+    out = (pages_frame(data.pages).with_row_index("page_no").join(per_topic, on="topic", how="inner")
            .filter(pl.col("published").is_null() | (pl.col("day") >= pl.col("published")))
-           .join(cited, on=["page", "day", "engine"], how="left")
+           .with_columns(_cell_key(engines).alias("key"))
+           .join(cited, on="key", how="left")
            .with_columns(pl.col("cited").fill_null(0).cast(pl.Int64), pl.col("weight").fill_null(0.0),
                          pl.col("answers").cast(pl.Int64), pl.col("citations").cast(pl.Int64)))
-    return out.with_columns(week=pl.col("day").dt.strftime("%G-W%V"))
+    return out.select("page", "topic", "cohort", "updated", "published", "day", "engine", "answers", "citations",
+                      "cited", "weight", "week")
 
 
 def recent_citing(data: ReportData, per_page: int) -> pl.DataFrame:
