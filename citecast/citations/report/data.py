@@ -92,7 +92,9 @@ class ReportData:
         return cls(list(pages), a, c, **kw)
 
 
-BATCH = 100_000  # rows per fetch: the database driver's Python rows for one batch at a time, not all
+# Rows per fetch: the database driver's Python rows for one batch at a time, not all. At a million answers
+# 250,000 costs ~0.5 s CPU less than 100,000 (polars' per-batch work) for ~60 MB more at the peak.
+BATCH = 250_000
 
 
 def _read(sql: str, conn: Any, schema: dict[str, Any], params: dict[str, Any] | None = None) -> pl.DataFrame:

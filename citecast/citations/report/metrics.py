@@ -98,18 +98,32 @@ def answers_by_id(data: ReportData) -> pl.DataFrame:
     return _memo(data, "answers_by_id", make)
 
 
-def matched_citations(data: ReportData) -> pl.DataFrame:
-    """(observation_id, page, position, row): each page's best position in each answer citing it."""
-    def make() -> pl.DataFrame:
+def _page_codes(data: ReportData) -> tuple[pl.DataFrame, pl.Series]:
+    """Our URLs as the report's categorical with a page code, and the page names by code."""
+    def make() -> tuple[pl.DataFrame, pl.Series]:
         urls = url_frame(data.pages, data.copies)
         names = urls["page"].unique(maintain_order=True)
         codes = pl.DataFrame({"page": names, "page_code": pl.int_range(len(names), dtype=pl.UInt32, eager=True)})
-        urls = urls.join(codes, on="page").select(pl.col("normalized_url").cast(categorical(data)).alias("url"),
-                                                  "page_code")
-        # grouped on integers (answer row, page code): one row per answer and page, whichever of its URLs
-        matched = (cited_rows(data).join(urls, on="url", how="inner")
+        return urls.join(codes, on="page").select(
+            pl.col("normalized_url").cast(categorical(data)).alias("url"), "page_code"), names
+    return _memo(data, "page_codes", make)
+
+
+def matched_citations(data: ReportData) -> pl.DataFrame:
+    """(observation_id, page, position, row, page_code): each page's best position in each answer citing it."""
+    def make() -> pl.DataFrame:
+        urls, names = _page_codes(data)
+        matched = cited_rows(data).join(urls, on="url", how="inner")
+        # A page with several URLs (previous ones, copies) may be cited twice in one answer: one row per answer
+        # and page, grouped on integers. A page with one URL needs no grouping: the ledger keeps a URL once
+        # per answer (model.observation_row).
+        several = urls.filter(pl.col("page_code").is_duplicated())["page_code"].unique().implode()
+        once = matched.filter(~pl.col("page_code").is_in(several))
+        grouped = (matched.filter(pl.col("page_code").is_in(several))
                    .group_by("row", "page_code").agg(pl.col("observation_id").first(), pl.col("position").min()))
-        return matched.select("observation_id", names.gather(matched["page_code"]).alias("page"), "position", "row")
+        cols = ["observation_id", "position", "row", "page_code"]
+        out = pl.concat([once.select(cols), grouped.select(cols)])
+        return out.with_columns(names.gather(out["page_code"]).alias("page"))
     return _memo(data, "matched", make)
 
 
@@ -121,13 +135,18 @@ def citing_answers(data: ReportData) -> pl.DataFrame:
 def hits(data: ReportData) -> pl.DataFrame:
     """Citations of a page in answers of its own topic (others are no opportunity), with the answer's details."""
     def make() -> pl.DataFrame:
-        pages = pages_frame(data.pages).select("page", pl.col("topic").alias("page_topic"), "published")
+        _, names = _page_codes(data)
+        pages = (pages_frame(data.pages).with_row_index("page_no")
+                 .join(pl.DataFrame({"page": names, "page_code": pl.int_range(len(names), dtype=pl.UInt32,
+                                                                              eager=True)}), on="page")
+                 .select("page_code", "page_no", pl.col("topic").alias("page_topic"), "published"))
         matched = matched_citations(data)
         answer = (answers_by_id(data).select("day", "engine", "topic", "observed_at", "can_cite")
                   .gather(matched["row"]))
-        return (pl.concat([matched.select("observation_id", "page", "position"), answer], how="horizontal")
+        return (pl.concat([matched.select("observation_id", "page", "position", "page_code"), answer],
+                          how="horizontal")
                 .filter(pl.col("can_cite")).drop("can_cite")
-                .join(pages, on="page")
+                .join(pages, on="page_code").drop("page_code")
                 .filter(pl.col("topic") == pl.col("page_topic")))
     return _memo(data, "hits", make)
 
@@ -192,8 +211,7 @@ def cells(data: ReportData) -> pl.DataFrame:
                  .agg(pl.len().alias("answers"), pl.col("n_urls").sum().alias("citations"))
                  .with_columns(week=pl.col("day").dt.strftime("%G-W%V")))  # on the few (topic, day, engine) rows
     engines = sorted(per_topic["engine"].unique().to_list()) or [""]  # every engine of a hit answered its topic
-    numbers = pages_frame(data.pages).with_row_index("page_no").select("page", "page_no")
-    cited = (hits(data).join(numbers, on="page").group_by(_cell_key(engines).alias("key"))
+    cited = (hits(data).group_by(_cell_key(engines).alias("key"))
              .agg(pl.len().alias("cited"), (1.0 / pl.col("position")).sum().alias("weight")))
     out = (pages_frame(data.pages).with_row_index("page_no").join(per_topic, on="topic", how="inner")
            .filter(pl.col("published").is_null() | (pl.col("day") >= pl.col("published")))
