@@ -4,9 +4,11 @@
         [--seeds 1] [--first-seed 1] [--write-rate 0.2] [--read-rate 0.15] [--empty-page-rate 0.2] [--token-every 4]
         [--lag 3.0] [--late 0.8] [--grace S] [--channels x,reddit,linkedin,mastodon,bluesky]
 
-Runs `citecast run --local --week W` as subprocesses against fake X, Reddit and LinkedIn servers, SIGKILLs
-`--kills` runs of each week while they post, then runs each week until it exits 0, and compares the ledger
-with what the fakes stored for every (page, channel, week). Exits 1 on any duplicate, loss or mismatch.
+Runs `citecast run --local --week W` as subprocesses against fake X, Reddit, LinkedIn, Mastodon and Bluesky
+servers (`--channels`: a subset), SIGKILLs `--kills` runs of each week while they post, then runs each week
+until it exits 0, and compares the ledger with what the fakes stored for every (page, channel, week). Exits 1
+on any duplicate, loss or mismatch, and keeps that trial's site: each run's output (runs/), the fakes' posts
+and X's journal of writes and reads (platform-<channel>.json) beside the ledger.
 """
 from __future__ import annotations
 
