@@ -6,10 +6,13 @@ A SQLite ledger (migrated by citecast) gets N answers from 3 engines over 52
 weeks for P pages in 20 topics; each answer cites 1-4 URLs, some of them ours.
 Then, each in its own process (so peak memory is its own), alternately:
 
-- bare: `polars.read_database` of the same two queries the report runs
-  (answers; cited URLs of kind citation) into polars frames, nothing else;
-- report: `load_data` + `build_report` (page cells, verdicts with permutation
-  tests, survival, every table) + HTML with charts + CSV files.
+- bare: `polars.read_database` of the observations (`ANSWERS_SQL`: every answer with engine,
+  surface, topic, query text, time and flags; `CITED_SQL`: every cited URL of kind citation) into
+  polars frames, all rows at once, nothing else;
+- report: `load_data` (the answers without their query text and surface, `REPORT_ANSWERS_SQL`, and
+  the same cited URLs, in 250,000-row batches; the query and excerpt of the answers a table shows;
+  the ledger's other tables) + `build_report` (page cells, verdicts with permutation tests,
+  survival, every table) + HTML with its SVG charts + CSV files.
 
 ratio = median(report) / median(bare); peak RSS of each from getrusage.
 """

@@ -170,14 +170,20 @@ def topic_url_counts(data: ReportData) -> pl.DataFrame:
                           (pl.col("key") % (1 << 32)).cast(pl.UInt32).alias("url_code"), "answers"))
         names = topics.unique()
         topic_names = pl.DataFrame({"topic_code": names.to_physical(), "topic": names.cast(pl.String)})
-        urls = cited["url"].unique()
-        url_names = (pl.DataFrame({"url_code": urls.to_physical(), "normalized_url": urls.cast(pl.String)})
-                     # normalised URLs are https://host[:port]/..., host lower case without www.: the host is the domain
-                     .with_columns(pl.col("normalized_url").str.extract(r"^https?://([^/:?#]+)", 1).alias("domain"))
-                     .join(url_frame(data.pages, data.copies), on="normalized_url", how="left"))
-        return (counts.join(topic_names, on="topic_code").join(url_names, on="url_code")
+        return (counts.join(topic_names, on="topic_code").join(distinct_urls(data), on="url_code")
                 .select("topic", "normalized_url", "answers", "domain", "page"))
     return _memo(data, "topic_url_counts", make)
+
+
+def distinct_urls(data: ReportData) -> pl.DataFrame:
+    """(url_code, normalized_url, domain, page) once per distinct cited URL; page is null for no page of ours."""
+    def make() -> pl.DataFrame:
+        urls = cited_rows(data)["url"].unique()
+        return (pl.DataFrame({"url_code": urls.to_physical(), "normalized_url": urls.cast(pl.String)})
+                # normalised URLs are https://host[:port]/..., host lower case without www.: the host is the domain
+                .with_columns(pl.col("normalized_url").str.extract(r"^https?://([^/:?#]+)", 1).alias("domain"))
+                .join(url_frame(data.pages, data.copies), on="normalized_url", how="left"))
+    return _memo(data, "distinct_urls", make)
 
 
 def unmatched_own_citations(data: ReportData) -> pl.DataFrame:
@@ -187,10 +193,9 @@ def unmatched_own_citations(data: ReportData) -> pl.DataFrame:
         from citecast.citations.model import url_domain
 
         ours = sorted({url_domain(p.canonical_url) for p in data.pages})
-        known = url_frame(data.pages, data.copies)["normalized_url"].implode()
-        distinct = cited_rows(data)["url"].unique().cast(pl.String)  # the domain once per distinct URL
-        own = distinct.filter(distinct.str.extract(r"^https?://([^/:?#]+)", 1).is_in(ours) & ~distinct.is_in(known))
-        rows = cited_rows(data).filter(pl.col("url").is_in(own.cast(categorical(data)).implode()))
+        own = distinct_urls(data).filter(pl.col("domain").is_in(ours) & pl.col("page").is_null())["normalized_url"]
+        rows = cited_rows(data)
+        rows = rows.filter(pl.col("url").is_in(own.cast(categorical(data)).implode())) if len(own) else rows.clear()
         answer = answers_by_id(data).select("observed_at", "can_cite").gather(rows["row"])
         return (pl.concat([rows.select("normalized_url", "observation_id"), answer], how="horizontal")
                 .filter(pl.col("can_cite")).drop("can_cite"))
