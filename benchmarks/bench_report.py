@@ -14,7 +14,9 @@ Then, each in its own process (so peak memory is its own), alternately:
   the ledger's other tables) + `build_report` (page cells, verdicts with permutation tests,
   survival, every table) + HTML with its SVG charts + CSV files.
 
-ratio = median(report) / median(bare); peak RSS of each from getrusage.
+ratio = median(report) / median(bare); peak RSS of each from getrusage. Also measured, for reference:
+bare-own, the same bare read of exactly the rows the report reads (answers without query text and
+surface): the report's ratio to it is what the report does beyond reading its own rows.
 """
 
 from __future__ import annotations
@@ -98,15 +100,15 @@ def measure(kind: str, db: Path, n_pages: int, out: Path) -> dict:
 
     from citecast.citations.report import build_report, load_data
     from citecast.citations.report.csv import write_csv
-    from citecast.citations.report.data import ANSWERS_SQL, CITED_SQL
+    from citecast.citations.report.data import ANSWERS_SQL, CITED_SQL, REPORT_ANSWERS_SQL
     from citecast.citations.report.html import to_html
     from citecast.ledger.store import Ledger
 
     t0, c0 = time.perf_counter(), time.process_time()
-    if kind == "bare":
+    if kind in ("bare", "bare-own"):
         engine = create_engine(f"sqlite:///{db}")
         with engine.connect() as conn:
-            a = pl.read_database(ANSWERS_SQL, connection=conn)
+            a = pl.read_database(ANSWERS_SQL if kind == "bare" else REPORT_ANSWERS_SQL, connection=conn)
             c = pl.read_database(CITED_SQL, connection=conn)
         rows = (a.height, c.height)
     else:
@@ -138,7 +140,7 @@ def main() -> int:
     ap.add_argument("--pages", type=int, default=500)
     ap.add_argument("--pairs", type=int, default=3, help="alternating bare/report runs")
     ap.add_argument("--json", action="store_true")
-    ap.add_argument("--measure", choices=["bare", "report"])
+    ap.add_argument("--measure", choices=["bare", "bare-own", "report"])
     ap.add_argument("--db", type=Path, help="keep the generated ledger here (built when missing)")
     ap.add_argument("--out", type=Path)
     args = ap.parse_args()
@@ -151,9 +153,9 @@ def main() -> int:
         if not db.exists():  # --db: reuse a ledger built by an earlier run (same --answers and --pages)
             build(db, args.answers, args.pages)
         built = time.perf_counter() - t0
-        runs: dict[str, list[dict]] = {"bare": [], "report": []}
+        runs: dict[str, list[dict]] = {"bare": [], "report": [], "bare-own": []}
         for _ in range(args.pairs):
-            for kind in ("bare", "report"):
+            for kind in ("bare", "report", "bare-own"):
                 runs[kind].append(child(kind, db, args.pages, Path(tmp) / "out"))
     bare = statistics.median(r["seconds"] for r in runs["bare"])
     report = statistics.median(r["seconds"] for r in runs["report"])
@@ -166,7 +168,10 @@ def main() -> int:
               "pair_ratios": [round(r["seconds"] / b["seconds"], 3) for b, r in zip(runs["bare"], runs["report"])],
               "bare_rss_mb": round(max(r["max_rss_mb"] for r in runs["bare"])),
               "report_rss_mb": round(max(r["max_rss_mb"] for r in runs["report"])), "build_s": round(built, 1),
+              "bare_own_s": round(statistics.median(r["seconds"] for r in runs["bare-own"]), 2),
+              "bare_own_cpu_s": round(statistics.median(r["cpu"] for r in runs["bare-own"]), 2),
               "load": os.getloadavg()[0]}
+    result["cpu_ratio_own"] = round(report_cpu / result["bare_own_cpu_s"], 3)
     if args.json:
         print(json.dumps(result))
     else:
@@ -176,6 +181,8 @@ def main() -> int:
               f"{result['report_rss_mb']} MB; ratio: {result['ratio']}x (pairs {result['pair_ratios']})")
         print(f"CPU time: bare {result['bare_cpu_s']} s, report {result['report_cpu_s']} s, "
               f"ratio {result['cpu_ratio']}x; load average {result['load']:.1f}")
+        print(f"bare read of the report's own rows (no query text, no surface): {result['bare_own_s']} s, "
+              f"CPU {result['bare_own_cpu_s']} s; report / it: CPU {result['cpu_ratio_own']}x")
     return 0
 
 
