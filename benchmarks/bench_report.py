@@ -8,9 +8,10 @@ Then, each in its own process (so peak memory is its own), alternately:
 
 - bare: `polars.read_database` of the observations (`ANSWERS_SQL`: every answer with engine,
   surface, topic, query text, time and flags; `CITED_SQL`: every cited URL of kind citation) into
-  polars frames, all rows at once, nothing else;
+  polars frames, all rows at once, with Python's cyclic garbage collector paused as the report's
+  reads pause it (it costs ~35% of reading a million rows), nothing else;
 - report: `load_data` (the answers without their query text and surface, `REPORT_ANSWERS_SQL`, and
-  the same cited URLs, in 250,000-row batches; the query and excerpt of the answers a table shows;
+  the same cited URLs, in 100,000-row batches; the query and excerpt of the answers a table shows;
   the ledger's other tables) + `build_report` (page cells, verdicts with permutation tests,
   survival, every table) + HTML with its SVG charts + CSV files.
 
@@ -100,14 +101,14 @@ def measure(kind: str, db: Path, n_pages: int, out: Path) -> dict:
 
     from citecast.citations.report import build_report, load_data
     from citecast.citations.report.csv import write_csv
-    from citecast.citations.report.data import ANSWERS_SQL, CITED_SQL, REPORT_ANSWERS_SQL
+    from citecast.citations.report.data import ANSWERS_SQL, CITED_SQL, REPORT_ANSWERS_SQL, collector_paused
     from citecast.citations.report.html import to_html
     from citecast.ledger.store import Ledger
 
     t0, c0 = time.perf_counter(), time.process_time()
     if kind in ("bare", "bare-own"):
         engine = create_engine(f"sqlite:///{db}")
-        with engine.connect() as conn:
+        with engine.connect() as conn, collector_paused():  # the report's reads pause the collector: so does this
             a = pl.read_database(ANSWERS_SQL if kind == "bare" else REPORT_ANSWERS_SQL, connection=conn)
             c = pl.read_database(CITED_SQL, connection=conn)
         rows = (a.height, c.height)

@@ -7,9 +7,11 @@ after that is column arithmetic.
 
 from __future__ import annotations
 
+import gc
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any, Iterator, Sequence
 
 import polars as pl
 
@@ -92,17 +94,32 @@ class ReportData:
         return cls(list(pages), a, c, **kw)
 
 
-# Rows per fetch: the database driver's Python rows for one batch at a time, not all. At a million answers
-# 250,000 costs ~0.5 s CPU less than 100,000 (polars' per-batch work) for ~60 MB more at the peak.
-BATCH = 250_000
+BATCH = 100_000  # rows per fetch: the database driver's Python rows for one batch at a time, not all
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector off while rows are fetched. A batch allocates about a million
+    objects (row tuples, SQLAlchemy rows, strings), none in a cycle, and each allocation threshold crossed
+    starts a collection over the growing heap: at a million answers that is ~35% of the read's CPU
+    (measured: 7.6 s with the collector, 4.85 s without, for the same rows). Memory is still freed by
+    reference counting; the collector's previous state is restored, whatever happens."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def _read(sql: str, conn: Any, schema: dict[str, Any], params: dict[str, Any] | None = None) -> pl.DataFrame:
     """Rows into a polars frame in batches (bounded memory), typed as `schema` says."""
     options = {"parameters": params} if params else None
     known = {k: v for k, v in schema.items() if not isinstance(v, pl.Datetime)}  # times: text or datetime by driver
-    batches = [b for b in pl.read_database(sql, connection=conn, execute_options=options, iter_batches=True,
-                                           batch_size=BATCH, schema_overrides=known) if b.height]
+    with collector_paused():
+        batches = [b for b in pl.read_database(sql, connection=conn, execute_options=options, iter_batches=True,
+                                               batch_size=BATCH, schema_overrides=known) if b.height]
     if not batches:
         return pl.DataFrame(schema=schema)
     frame = pl.concat(batches, how="vertical_relaxed")

@@ -78,7 +78,10 @@ def cited_rows(data: ReportData) -> pl.DataFrame:
     def make() -> pl.DataFrame:
         ids = _answers_in_id_order(data)["id"].to_numpy()
         obs = data.cited["observation_id"].to_numpy()
-        rows = np.minimum(np.searchsorted(ids, obs), max(len(ids) - 1, 0))
+        if len(ids) and ids[-1] - ids[0] == len(ids) - 1:  # consecutive ids (the usual ledger): row = id - first
+            rows = np.clip(obs - ids[0], 0, len(ids) - 1)
+        else:
+            rows = np.minimum(np.searchsorted(ids, obs), max(len(ids) - 1, 0))
         frame = data.cited.with_columns(pl.Series("row", rows, dtype=pl.Int64),
                                         pl.col("normalized_url").cast(categorical(data)).alias("url"))
         if len(ids) == 0:
