@@ -69,3 +69,31 @@ def test_cox_without_a_finite_estimate_is_an_error():
 def test_text_times_as_polars_infers_them(values):
     s = pl.Series("t", values)
     assert _text_times(s).to_list() == s.str.to_datetime(time_zone="UTC", time_unit="us").to_list()
+
+
+def _reference_counts(data) -> list[tuple]:
+    """(topic, url, answers) the plain way: join cited URLs to their answers, count per topic and URL."""
+    joined = data.cited.join(data.answers.filter(pl.col("can_cite")), left_on="observation_id", right_on="id")
+    return sorted(joined.group_by("topic", "normalized_url").len("answers").iter_rows())
+
+
+@pytest.mark.parametrize("topics", [3, 1500])  # dense counts (few topics), and the hash fallback (many)
+def test_topic_url_counts_as_a_plain_group_by(topics):
+    from datetime import datetime, timezone
+
+    from citecast.citations.model import PageRef
+    from citecast.citations.report import ReportData
+    from citecast.citations.report.metrics import topic_url_counts
+
+    rng = np.random.default_rng(topics)
+    at = datetime(2026, 1, 5, tzinfo=timezone.utc)
+    answers = [dict(id=10 + 3 * i, engine="openai", surface="api", topic=f"t{i % topics}", query="q", observed_at=at,
+                    can_cite=bool(i % 5), brand_mentioned=None) for i in range(3000)]  # ids with gaps: the search
+    cited = [dict(observation_id=a["id"], position=k + 1, normalized_url=u)
+             for a in answers for k, u in enumerate(dict.fromkeys(
+                 f"https://s{rng.integers(40)}.org/{rng.integers(900 if topics > 3 else 20)}"
+                 for _ in range(rng.integers(1, 4))))]
+    data = ReportData.of([PageRef("a", "https://s1.org/1", (), "t0", "distribution")], answers, cited)
+    got = topic_url_counts(data)
+    assert sorted(got.select("topic", "normalized_url", "answers").iter_rows()) == _reference_counts(data)
+    assert set(got.filter(pl.col("normalized_url") == "https://s1.org/1")["page"].to_list()) <= {"a"}

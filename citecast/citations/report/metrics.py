@@ -56,15 +56,16 @@ def _memo(data: ReportData, key: str, make):
     return data.memo[key]
 
 
-def categorical(data: ReportData) -> pl.DataType:
-    """The report's own categorical type: URLs hashed once, then joined and grouped as integers (a
-    namespace per report, so a long-running process does not keep every URL it ever saw)."""
+def categorical(data: ReportData, namespace: str = "urls") -> pl.DataType:
+    """The report's own categorical types: URLs hashed once, then joined and grouped as integers (a
+    namespace per report, so a long-running process does not keep every URL it ever saw; codes in a
+    namespace are dense: 0, 1, 2, ... in order of first sight)."""
     def make() -> tuple[pl.DataType, pl.Series]:
         dtype = pl.Categorical(pl.Categories.random())
         # a column of the type keeps its categories alive for the report's lifetime: codes stay the same
         # between frames even while no frame of the report holds a value of the type
         return dtype, pl.Series([], dtype=dtype)
-    return _memo(data, "categorical", make)[0]
+    return _memo(data, f"categorical_{namespace}", make)[0]
 
 
 def _answers_in_id_order(data: ReportData) -> pl.DataFrame:
@@ -163,18 +164,25 @@ def topic_url_counts(data: ReportData) -> pl.DataFrame:
     """
     def make() -> pl.DataFrame:
         answers, cited = answers_by_id(data), cited_rows(data)
-        rows = cited["row"]
-        topics = answers["topic"].cast(categorical(data))
-        keep = answers["can_cite"].gather(rows)
-        key = (topics.to_physical().gather(rows).cast(pl.UInt64) * (1 << 32)
-               + cited["url"].to_physical().cast(pl.UInt64))
-        counts = (pl.DataFrame({"key": key}).filter(keep).group_by("key").len("answers")
-                  .select((pl.col("key") // (1 << 32)).cast(pl.UInt32).alias("topic_code"),
-                          (pl.col("key") % (1 << 32)).cast(pl.UInt32).alias("url_code"), "answers"))
-        names = topics.unique()
+        rows = cited["row"].to_numpy()
+        topics = answers["topic"].cast(categorical(data, "topics")).to_physical().to_numpy().astype(np.int64)
+        key = topics[rows] << 32 | cited["url"].to_physical().to_numpy().astype(np.int64)
+        key = key[answers["can_cite"].to_numpy()[rows]]
+        size = int(key.max() >> 32) + 1 if len(key) else 0
+        codes = int(cited["url"].to_physical().max() or 0) + 1 if len(key) else 0
+        if size * codes <= 4 * len(key) + 1_000_000:  # dense codes: a count per (topic, URL) cell, no hashing
+            counts = np.bincount((key >> 32) * codes + (key & 0xFFFFFFFF), minlength=size * codes)
+            cells = np.flatnonzero(counts)
+            found = pl.DataFrame({"topic_code": (cells // codes).astype(np.uint32),
+                                  "url_code": (cells % codes).astype(np.uint32), "answers": counts[cells]})
+        else:
+            found = (pl.DataFrame({"key": key}).group_by("key").len("answers")
+                     .select((pl.col("key") // (1 << 32)).cast(pl.UInt32).alias("topic_code"),
+                             (pl.col("key") % (1 << 32)).cast(pl.UInt32).alias("url_code"), "answers"))
+        names = answers["topic"].unique().cast(categorical(data, "topics"))
         topic_names = pl.DataFrame({"topic_code": names.to_physical(), "topic": names.cast(pl.String)})
-        return (counts.join(topic_names, on="topic_code").join(distinct_urls(data), on="url_code")
-                .select("topic", "normalized_url", "answers", "domain", "page"))
+        return (found.join(topic_names, on="topic_code").join(distinct_urls(data), on="url_code")
+                .select("topic", "normalized_url", pl.col("answers").cast(pl.UInt32), "domain", "page"))
     return _memo(data, "topic_url_counts", make)
 
 
