@@ -255,11 +255,11 @@ def _shown_answers(ledger: "Ledger", data: ReportData, per_page: int) -> tuple[d
     ids = sorted(drill | set(unmatched_own_citations(data)["observation_id"].to_list()))
     excerpts: dict[int, str] = {}
     queries: dict[int, str] = {}
-    with ledger.session() as s:
-        for start in range(0, len(ids), 500):
+    with ledger.engine.connect() as conn:  # Core rows: no ORM session for a few thousand id lookups
+        for start in range(0, len(ids), 1000):
             q = select(ObservationRow.id, ObservationRow.query, ObservationRow.answer_text).where(
-                ObservationRow.id.in_(ids[start:start + 500]))
-            for i, query, text in s.execute(q):
+                ObservationRow.id.in_(ids[start:start + 1000]))
+            for i, query, text in conn.execute(q):
                 queries[i] = query
                 if text is not None and i in drill:
                     excerpts[i] = text
