@@ -63,7 +63,8 @@ def test_cox_without_a_finite_estimate_is_an_error():
 
 @pytest.mark.parametrize("values", [
     ["2026-05-10 14:30:00.000000", None, "2026-01-01 00:00:00.250000"],  # SQLAlchemy's format: the fast parse
-    ["2026-05-10 14:30:00", "2026-05-10 14:30:00.5"],  # no fraction
+    ["2026-05-10 14:30:00", "2026-05-10 14:30:00.5"],  # no fraction, or a short one: the "%.f" parse
+    ["2026-05-10 14:30:00.000000", "2026-05-10 14:30:00"],  # six digits but not in every row
     ["2026-05-10T14:30:00+02:00", "2026-05-11T00:00:00+02:00"],  # another format: polars infers, as before
 ])
 def test_text_times_as_polars_infers_them(values):

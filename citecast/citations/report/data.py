@@ -136,15 +136,18 @@ def _read(sql: str, conn: Any, schema: dict[str, Any], params: dict[str, Any] | 
     return frame.select(casts)
 
 
-SQLITE_TIME = "%Y-%m-%d %H:%M:%S%.f"  # SQLAlchemy's DateTime on SQLite: "2026-05-10 14:30:00.000000"
+# SQLAlchemy's DateTime on SQLite: "2026-05-10 14:30:00.000000", always six digits of fraction. polars
+# parses that exact form on a fast path (a million rows: 0.08 s); "%.f" (any fraction, or none) takes
+# 0.3 s; inferring the format about as long.
+SQLITE_TIMES = ("%Y-%m-%d %H:%M:%S.%6f", "%Y-%m-%d %H:%M:%S%.f")
 
 
 def _text_times(col: pl.Series) -> pl.Series:
-    """Times stored as text, as UTC: SQLAlchemy's format when every row has it (a million rows: 0.02 s
-    instead of 0.25 s for polars to infer the format), else polars' own inference, as before."""
-    fast = col.str.to_datetime(SQLITE_TIME, time_zone="UTC", time_unit="us", strict=False)
-    if fast.null_count() == col.null_count():
-        return fast
+    """Times stored as text, as UTC: SQLAlchemy's format when every row has it, else polars' own inference."""
+    for fmt in SQLITE_TIMES:
+        parsed = col.str.to_datetime(fmt, time_zone="UTC", time_unit="us", strict=False)
+        if parsed.null_count() == col.null_count():
+            return parsed
     return col.str.to_datetime(time_zone="UTC", time_unit="us")
 
 
