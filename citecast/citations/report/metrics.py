@@ -93,12 +93,17 @@ def cited_rows(data: ReportData) -> pl.DataFrame:
 
 
 def answers_by_id(data: ReportData) -> pl.DataFrame:
-    """Every answer in id order with its day and number of cited URLs (distinct per answer, as recorded)."""
+    """Every answer in id order with its day, number of cited URLs (distinct per answer, as recorded) and
+    topic and engine codes."""
     def make() -> pl.DataFrame:
         answers = _answers_in_id_order(data)
         n_urls = np.bincount(cited_rows(data)["row"].to_numpy(), minlength=answers.height)[:answers.height]
         return answers.with_columns(pl.Series("n_urls", n_urls, dtype=pl.Int64),
-                                    pl.col("observed_at").dt.date().alias("day"))
+                                    pl.col("observed_at").dt.date().alias("day"),
+                                    # dense integer codes for joins and group-bys (a handful of distinct values)
+                                    pl.col("topic").cast(categorical(data, "topics")).to_physical().alias("topic_code"),
+                                    pl.col("engine").cast(categorical(data, "engines")).to_physical()
+                                    .alias("engine_code"))
     return _memo(data, "answers_by_id", make)
 
 
@@ -137,21 +142,24 @@ def citing_answers(data: ReportData) -> pl.DataFrame:
 
 
 def hits(data: ReportData) -> pl.DataFrame:
-    """Citations of a page in answers of its own topic (others are no opportunity), with the answer's details."""
+    """Citations of a page in answers of its own topic (others are no opportunity): observation_id, page,
+    position, row, day, observed_at, engine_code, page_no, published (topics compared as codes)."""
     def make() -> pl.DataFrame:
         _, names = _page_codes(data)
         pages = (pages_frame(data.pages).with_row_index("page_no")
                  .join(pl.DataFrame({"page": names, "page_code": pl.int_range(len(names), dtype=pl.UInt32,
                                                                               eager=True)}), on="page")
-                 .select("page_code", "page_no", pl.col("topic").alias("page_topic"), "published"))
+                 .select("page_code", "page_no", "published",
+                         pl.col("topic").cast(categorical(data, "topics")).to_physical().alias("page_topic")))
         matched = matched_citations(data)
-        answer = (answers_by_id(data).select("day", "engine", "topic", "observed_at", "can_cite")
+        answer = (answers_by_id(data).select("day", "observed_at", "engine_code", "topic_code", "can_cite")
                   .gather(matched["row"]))
-        return (pl.concat([matched.select("observation_id", "page", "position", "page_code"), answer],
+        return (pl.concat([matched.select("observation_id", "page", "position", "row", "page_code"), answer],
                           how="horizontal")
-                .filter(pl.col("can_cite")).drop("can_cite")
-                .join(pages, on="page_code").drop("page_code")
-                .filter(pl.col("topic") == pl.col("page_topic")))
+                .filter(pl.col("can_cite"))
+                .join(pages, on="page_code")
+                .filter(pl.col("topic_code") == pl.col("page_topic"))
+                .drop("can_cite", "page_code", "topic_code", "page_topic"))
     return _memo(data, "hits", make)
 
 
@@ -213,26 +221,28 @@ def unmatched_own_citations(data: ReportData) -> pl.DataFrame:
     return _memo(data, "unmatched_own", make)
 
 
-def _cell_key(engines: list[str]) -> pl.Expr:
-    """(page number, day, engine) as one integer: 21 bits of page, 22 of day, 20 of engine number."""
+def _cell_key() -> pl.Expr:
+    """(page number, day, engine code) as one integer: 21 bits of page, 22 of day, 20 of engine."""
     return (pl.col("page_no").cast(pl.Int64) * (1 << 42)
             + (pl.col("day").cast(pl.Int32).cast(pl.Int64) + (1 << 21)) * (1 << 20)
-            + pl.col("engine").replace_strict(engines, list(range(len(engines))), return_dtype=pl.Int64))
+            + pl.col("engine_code").cast(pl.Int64))
 
 
 def cells(data: ReportData) -> pl.DataFrame:
     """page, topic, cohort, day, engine, answers, cited, weight, citations (days before publication dropped)."""
-    answers = citing_answers(data)
-    per_topic = (answers.group_by("topic", "day", "engine")
+    per_topic = (citing_answers(data).group_by("topic_code", "day", "engine_code")
                  .agg(pl.len().alias("answers"), pl.col("n_urls").sum().alias("citations"))
                  .with_columns(week=pl.col("day").dt.strftime("%G-W%V")))  # on the few (topic, day, engine) rows
-    engines = sorted(per_topic["engine"].unique().to_list()) or [""]  # every engine of a hit answered its topic
-    cited = (hits(data).group_by(_cell_key(engines).alias("key"))
+    engines = answers_by_id(data).select("engine_code", "engine").unique("engine_code")
+    cited = (hits(data).group_by(_cell_key().alias("key"))
              .agg(pl.len().alias("cited"), (1.0 / pl.col("position")).sum().alias("weight")))
-    out = (pages_frame(data.pages).with_row_index("page_no").join(per_topic, on="topic", how="inner")
+    pages = pages_frame(data.pages).with_row_index("page_no").with_columns(
+        pl.col("topic").cast(categorical(data, "topics")).to_physical().alias("topic_code"))
+    out = (pages.join(per_topic, on="topic_code", how="inner")
            .filter(pl.col("published").is_null() | (pl.col("day") >= pl.col("published")))
-           .with_columns(_cell_key(engines).alias("key"))
+           .with_columns(_cell_key().alias("key"))
            .join(cited, on="key", how="left")
+           .join(engines, on="engine_code")
            .with_columns(pl.col("cited").fill_null(0).cast(pl.Int64), pl.col("weight").fill_null(0.0),
                          pl.col("answers").cast(pl.Int64), pl.col("citations").cast(pl.Int64)))
     return out.select("page", "topic", "cohort", "updated", "published", "day", "engine", "answers", "citations",
@@ -246,7 +256,9 @@ def recent_citing(data: ReportData, per_page: int) -> pl.DataFrame:
         # the rows' indices per page, then those rows: one column through the group-by, not all of them
         index = (valid.with_row_index("i").group_by("page")
                  .agg(pl.col("i").top_k_by(["observed_at", "observation_id"], per_page)).explode("i"))["i"]
-        return valid[index].sort(["page", "observed_at", "observation_id"], descending=[False, True, True])
+        top = valid[index]
+        top = top.with_columns(answers_by_id(data)["engine"].gather(top["row"]).alias("engine"))
+        return top.sort(["page", "observed_at", "observation_id"], descending=[False, True, True])
     return _memo(data, f"recent_citing_{per_page}", make)
 
 
