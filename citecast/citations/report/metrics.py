@@ -122,7 +122,15 @@ def matched_citations(data: ReportData) -> pl.DataFrame:
     """(observation_id, page, position, row, page_code): each page's best position in each answer citing it."""
     def make() -> pl.DataFrame:
         urls, names = _page_codes(data)
-        matched = cited_rows(data).join(urls, on="url", how="inner")
+        cited = cited_rows(data)
+        # URL code -> page code through an array (the codes are dense): no hash join over the cited URLs
+        codes = cited["url"].to_physical().to_numpy()
+        ours = urls["url"].to_physical().to_numpy()
+        lookup = np.full(max(int(codes.max(initial=0)), int(ours.max(initial=0))) + 1, -1, dtype=np.int64)
+        lookup[ours] = urls["page_code"].to_numpy()
+        page_of = lookup[codes]
+        found = page_of >= 0
+        matched = cited.filter(pl.Series(found)).with_columns(pl.Series("page_code", page_of[found], dtype=pl.UInt32))
         # A page with several URLs (previous ones, copies) may be cited twice in one answer: one row per answer
         # and page, grouped on integers. A page with one URL needs no grouping: the ledger keeps a URL once
         # per answer (model.observation_row).
