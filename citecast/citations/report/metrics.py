@@ -160,14 +160,18 @@ def hits(data: ReportData) -> pl.DataFrame:
                  .select("page_code", "page_no", "published",
                          pl.col("topic").cast(categorical(data, "topics")).to_physical().alias("page_topic")))
         matched = matched_citations(data)
-        answer = (answers_by_id(data).select("day", "observed_at", "engine_code", "topic_code", "can_cite")
-                  .gather(matched["row"]))
-        return (pl.concat([matched.select("observation_id", "page", "position", "row", "page_code"), answer],
+        answers = answers_by_id(data)
+        rows, codes = matched["row"].to_numpy(), matched["page_code"].to_numpy()
+        topic_of_page = np.full(len(names), -1, dtype=np.int64)  # page code -> its topic's code (-1: no page)
+        topic_of_page[pages["page_code"].to_numpy()] = pages["page_topic"].to_numpy()
+        # an answer that can cite, to a query of the cited page's own topic (numpy: one mask, one filter)
+        keep = (answers["can_cite"].to_numpy()[rows]
+                & (answers["topic_code"].to_numpy().astype(np.int64)[rows] == topic_of_page[codes]))
+        kept = matched.filter(pl.Series(keep))
+        answer = answers.select("day", "observed_at", "engine_code").gather(kept["row"])
+        return (pl.concat([kept.select("observation_id", "page", "position", "row", "page_code"), answer],
                           how="horizontal")
-                .filter(pl.col("can_cite"))
-                .join(pages, on="page_code")
-                .filter(pl.col("topic_code") == pl.col("page_topic"))
-                .drop("can_cite", "page_code", "topic_code", "page_topic"))
+                .join(pages.select("page_code", "page_no", "published"), on="page_code").drop("page_code"))
     return _memo(data, "hits", make)
 
 
@@ -238,8 +242,13 @@ def _cell_key() -> pl.Expr:
 
 def cells(data: ReportData) -> pl.DataFrame:
     """page, topic, cohort, day, engine, answers, cited, weight, citations (days before publication dropped)."""
-    per_topic = (citing_answers(data).group_by("topic_code", "day", "engine_code")
-                 .agg(pl.len().alias("answers"), pl.col("n_urls").sum().alias("citations"))
+    per_topic = (citing_answers(data)
+                 .group_by((pl.col("topic_code").cast(pl.Int64) * (1 << 40)  # one integer key: topic, day, engine
+                            + (pl.col("day").cast(pl.Int32).cast(pl.Int64) + (1 << 21)) * (1 << 16)
+                            + pl.col("engine_code").cast(pl.Int64)).alias("key"))
+                 .agg(pl.col("topic_code", "day", "engine_code").first(), pl.len().alias("answers"),
+                      pl.col("n_urls").sum().alias("citations"))
+                 .drop("key")
                  .with_columns(week=pl.col("day").dt.strftime("%G-W%V")))  # on the few (topic, day, engine) rows
     engines = answers_by_id(data).select("engine_code", "engine").unique("engine_code")
     cited = (hits(data).group_by(_cell_key().alias("key"))

@@ -262,10 +262,13 @@ def engine_week_table(data: ReportData) -> Table:
     ours = np.zeros(answers.height, dtype=bool)  # answers citing one of our pages, by row: no join of a million
     ours[m.matched_citations(data)["row"].to_numpy()] = True
     per_day = (answers.with_columns(pl.Series("ours", ours))
-               .group_by("engine", "day").agg(pl.len().alias("answers"), pl.col("can_cite").sum().alias("can_cite"),
-                                              (pl.col("ours") & pl.col("can_cite")).sum().alias("citing_us"),
-                                              pl.col("brand_mentioned").sum().alias("brand"),
-                                              pl.col("brand_mentioned").is_not_null().sum().alias("brand_known")))
+               .group_by(((pl.col("day").cast(pl.Int32).cast(pl.Int64) + (1 << 21)) * (1 << 20)  # one integer key
+                          + pl.col("engine_code").cast(pl.Int64)).alias("key"))
+               .agg(pl.col("engine", "day").first(), pl.len().alias("answers"),
+                    pl.col("can_cite").sum().alias("can_cite"),
+                    (pl.col("ours") & pl.col("can_cite")).sum().alias("citing_us"),
+                    pl.col("brand_mentioned").sum().alias("brand"),
+                    pl.col("brand_mentioned").is_not_null().sum().alias("brand_known")))
     # the week label on a few thousand (engine, day) rows, not on every answer
     g = (per_day.with_columns(pl.col("day").dt.strftime("%G-W%V").alias("week"))
          .group_by("engine", "week").agg(pl.col("answers", "can_cite", "citing_us", "brand", "brand_known").sum())
