@@ -2,7 +2,9 @@
 
 - Cox within topic: the report's (numeric.cox_efron: statsmodels' PHReg estimator) against lifelines' CoxPHFitter,
   strata = topic, Efron ties, late entries;
-- times stored as text: the fixed-format parse against polars' inference, and its fallback.
+- times stored as text: the fixed-format parses against polars' inference, and its fallback;
+- share of voice: the (topic, URL) counts by bincount over dense codes, and by hash when sparse, against
+  a plain join and group-by.
 """
 
 from __future__ import annotations
