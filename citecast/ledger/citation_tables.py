@@ -18,6 +18,7 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    text,
     UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -86,7 +87,10 @@ class CitedUrlRow(Base):
     """A URL an answer cited (kind=citation) or consulted (kind=source), in answer order."""
 
     __tablename__ = "cited_urls"
-    __table_args__ = (Index("ix_cited_urls_page", "page"),)
+    # the retrieved sources (kind = source) by answer: the report reads them without scanning every citation
+    __table_args__ = (Index("ix_cited_urls_page", "page"),
+                      Index("ix_cited_urls_sources", "observation_id", sqlite_where=text("kind = 'source'"),
+                            postgresql_where=text("kind = 'source'")))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     observation_id: Mapped[int] = mapped_column(
