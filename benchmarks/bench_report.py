@@ -72,12 +72,15 @@ def build(db: Path, n_answers: int, n_pages: int, seed: int = 1) -> None:
         at = START + timedelta(seconds=rng.randrange(span))
         answers.append((aid, ENGINES[aid % 3], "", "api", "gpt", f"query {t}-{aid % 25}", f"topic{t}", None, 0,
                         at.strftime("%Y-%m-%d %H:%M:%S.%f"), 1, rng.random() < 0.3, None, None))
-        for pos in range(1, rng.randint(1, 4) + 1):
+        urls: list[str] = []
+        for _ in range(rng.randint(1, 4)):
             if rng.random() < 0.35:
                 url = f"https://ex.com/p{rng.choice(by_topic[t])}"
             else:
                 url = f"https://site{rng.randrange(300)}.org/a/{rng.randrange(50)}"
-            cited.append((aid, "citation", pos, url, url))
+            if url not in urls:  # a URL once per answer, positions 1, 2, ...: as the ledger records (observation_row)
+                urls.append(url)
+        cited.extend((aid, "citation", pos, url, url) for pos, url in enumerate(urls, 1))
         if len(answers) >= 50_000:
             _flush(con, answers, cited)
     _flush(con, answers, cited)
@@ -153,6 +156,9 @@ def main() -> int:
         t0 = time.perf_counter()
         if not db.exists():  # --db: reuse a ledger built by an earlier run (same --answers and --pages)
             build(db, args.answers, args.pages)
+        from citecast.ledger.store import Ledger
+
+        Ledger(f"sqlite:///{db}").close()  # a reused ledger migrated to the current schema before any measurement
         built = time.perf_counter() - t0
         runs: dict[str, list[dict]] = {"bare": [], "report": [], "bare-own": []}
         for _ in range(args.pairs):
