@@ -170,7 +170,8 @@ def power_table(cells: pl.DataFrame, rules: Rules, lift: float | None = None,
                 weeks: Sequence[int] = (4, 8, 12, 26)) -> Table:
     lift = lift or rules.min_effect
     rates = (cells.group_by("page", "week").agg(pl.col("answers").sum(), pl.col("cited").sum())
-             .filter(pl.col("answers") > 0).with_columns((pl.col("cited") / pl.col("answers")).alias("rate")))
+             .filter(pl.col("answers") > 0).with_columns((pl.col("cited") / pl.col("answers")).alias("rate"))
+             .sort("page", "week"))  # summed in one order: at a boundary the last digit can change pages_per_arm
     by_page: dict[str, list[float]] = {}
     for page, rate in rates.select("page", "rate").iter_rows():
         by_page.setdefault(page, []).append(rate)

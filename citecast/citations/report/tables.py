@@ -95,7 +95,8 @@ class Report:
 def _group_rates(cells: pl.DataFrame, keys: Sequence[str]) -> list[dict[str, Any]]:
     """Per group: pages (with answers), answers, cited, mean page rate with t-interval, pooled rate, pages list."""
     per_page = (cells.group_by(*keys, "page").agg(pl.col("answers").sum(), pl.col("cited").sum())
-                .filter(pl.col("answers") > 0))
+                .filter(pl.col("answers") > 0)
+                .sort(*keys, "page"))  # rates summed in one order: the same data gives the same last digit
     out = []
     for key, g in sorted(per_page.group_by(keys, maintain_order=True), key=lambda kg: [str(x) for x in kg[0]]):
         rates = (g["cited"] / g["answers"]).to_list()
