@@ -45,3 +45,16 @@ def test_page_snapshots_are_upserted(tmp_path):
         rows = {r.slug: (r.content_hash, r.first_seen) for r in s.scalars(select(PageRow))}
     ledger.close()
     assert rows == {"a": ("h2", first_seen), "b": ("h1", rows["b"][1])}
+
+
+def test_the_retrieved_sources_are_read_through_their_index_not_a_scan_of_every_citation(tmp_path):
+    from sqlalchemy import text
+
+    from citecast.citations.report.data import RETRIEVED_SQL
+
+    ledger = store.Ledger(f"sqlite:///{tmp_path / 'l.db'}")
+    with ledger.engine.connect() as conn:
+        for sql in (RETRIEVED_SQL, RETRIEVED_SQL + " AND o.observed_at >= '2026-01-01'"):
+            plan = " | ".join(str(r[-1]) for r in conn.execute(text("EXPLAIN QUERY PLAN " + sql)))
+            assert "USING INDEX ix_cited_urls_sources" in plan, plan
+    ledger.close()

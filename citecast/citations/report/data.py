@@ -34,6 +34,10 @@ ANSWERS_SQL = ("SELECT id, engine, surface, topic, query, observed_at, can_cite,
                "FROM citation_observations")
 CITED_SQL = ("SELECT c.observation_id, c.position, c.normalized_url FROM cited_urls c "
              "JOIN citation_observations o ON o.id = c.observation_id WHERE c.kind = 'citation'")
+# The URLs engines retrieved; served by the partial index ix_cited_urls_sources (migration 0009), not a scan
+# of every cited URL.
+RETRIEVED_SQL = ("SELECT c.observation_id, c.normalized_url FROM cited_urls c "
+                 "JOIN citation_observations o ON o.id = c.observation_id WHERE c.kind = 'source'")
 RETRIEVED_SCHEMA = {"observation_id": pl.Int64, "normalized_url": pl.String}
 SEARCHED_SCHEMA = {"observation_id": pl.Int64, "page": pl.String, "query_key": pl.String, "query": pl.String}
 
@@ -172,8 +176,7 @@ def load_data(ledger: "Ledger", pages: Sequence[PageRef], since: datetime | None
     answers_sql = REPORT_ANSWERS_SQL + _window("observed_at", since, until)
     cited_sql = CITED_SQL + _window("o.observed_at", since, until).replace(" WHERE ", " AND ")
     window = _window("o.observed_at", since, until).replace(" WHERE ", " AND ")
-    retrieved_sql = ("SELECT c.observation_id, c.normalized_url FROM cited_urls c "
-                     "JOIN citation_observations o ON o.id = c.observation_id WHERE c.kind = 'source'" + window)
+    retrieved_sql = RETRIEVED_SQL + window
     searched_sql = ("SELECT q.observation_id, o.page, q.query_key, q.query FROM search_queries q "
                     "JOIN citation_observations o ON o.id = q.observation_id WHERE 1 = 1" + window)
     with ledger.engine.connect() as conn:
