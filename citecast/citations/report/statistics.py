@@ -113,23 +113,27 @@ def _design(topics: np.ndarray) -> np.ndarray:
     return np.column_stack([(topics == t).astype(float) for t in levels])
 
 
-def _coef(treat: np.ndarray, y: np.ndarray, fe: np.ndarray) -> np.ndarray:
-    """OLS coefficient of treat (rows of `treat` may be many permutations) with topic fixed effects (FWL)."""
-    resid = treat - (treat @ fe) @ np.linalg.pinv(fe)
-    return (resid @ y) / np.einsum("ij,ij->i", resid, resid)
+def _centred_coef(resid: np.ndarray, y: np.ndarray) -> np.ndarray:
+    return np.einsum("ij,j->i", resid, y) / np.einsum("ij,ij->i", resid, resid)
 
 
 def permutation_p(treat: np.ndarray, y: np.ndarray, topics: np.ndarray, n: int = PERMUTATIONS,
                   seed: int = SEED) -> float:
     """Two-sided p of the topic-adjusted coefficient, cohort labels shuffled within each topic."""
-    fe = _design(topics)
-    observed = _coef(treat[None, :], y, fe)[0]
     rng = np.random.default_rng(seed)
     groups = [np.flatnonzero(topics == t) for t in sorted(set(topics.tolist()))]
     shuffled = np.repeat(treat[None, :], n, axis=0)
     for idx in groups:
         shuffled[:, idx] = rng.permuted(shuffled[:, idx], axis=1)
-    null = _coef(shuffled, y, fe)
+    # The coefficient with topic effects (Frisch-Waugh-Lovell) without its matrix products: the
+    # effects are one indicator per topic, so the residual of treat is treat minus its topic's mean, and a
+    # shuffle within topics keeps those means: every row's residual is the row minus the same vector
+    # (element-wise; the products took BLAS threads for a few milliseconds of work).
+    means = np.zeros(len(treat))
+    for idx in groups:
+        means[idx] = treat[idx].mean()
+    observed = _centred_coef((treat - means)[None, :], y)[0]
+    null = _centred_coef(shuffled - means, y)
     return float((1 + np.sum(np.abs(null) >= abs(observed) - 1e-12)) / (n + 1))
 
 
