@@ -100,3 +100,95 @@ def test_topic_url_counts_as_a_plain_group_by(topics):
     got = topic_url_counts(data)
     assert sorted(got.select("topic", "normalized_url", "answers").iter_rows()) == _reference_counts(data)
     assert set(got.filter(pl.col("normalized_url") == "https://s1.org/1")["page"].to_list()) <= {"a"}
+
+
+def _fwl_permutation_p(treat, y, topics, n, seed):
+    """The permutation p the general way: each shuffle's residual on the topic indicators by a pseudo-inverse."""
+    levels = sorted(set(topics.tolist()))
+    fe = np.column_stack([(topics == t).astype(float) for t in levels])
+
+    def coef(t):
+        resid = t - (t @ fe) @ np.linalg.pinv(fe)
+        return (resid @ y) / np.einsum("ij,ij->i", resid, resid)
+
+    rng = np.random.default_rng(seed)
+    shuffled = np.repeat(treat[None, :], n, axis=0)
+    for idx in [np.flatnonzero(topics == t) for t in levels]:
+        shuffled[:, idx] = rng.permuted(shuffled[:, idx], axis=1)
+    return float((1 + np.sum(np.abs(coef(shuffled)) >= abs(coef(treat[None, :])[0]) - 1e-12)) / (n + 1))
+
+
+def test_permutation_p_is_the_general_projections_p_on_varied_data():
+    """The report's shortcut (a shuffle's residual = shuffle minus its topic's mean of treat) gives the same p as
+    the pseudo-inverse projection, ties included (rates on a coarse grid tie often)."""
+    from citecast.citations.report.statistics import permutation_p
+
+    tested = 0
+    for seed in range(120):
+        rng = np.random.default_rng(seed)
+        n = int(rng.integers(8, 120))
+        topics = np.array([f"t{i}" for i in rng.integers(0, int(rng.integers(1, 12)), n)])
+        treat = (rng.random(n) < rng.uniform(0.2, 0.8)).astype(float)
+        y = rng.integers(0, 5, n) / 4.0 if seed % 3 == 0 else np.round(rng.random(n), int(rng.integers(1, 4)))
+        both = np.zeros(n, dtype=bool)  # the report compares only topics holding both arms
+        for t in set(topics.tolist()):
+            idx = topics == t
+            both |= idx if 0 < treat[idx].sum() < idx.sum() else False
+        if both.sum() < 4:
+            continue
+        tested += 1
+        args = treat[both], y[both], topics[both]
+        assert permutation_p(*args, n=500, seed=seed) == _fwl_permutation_p(*args, n=500, seed=seed), seed
+    assert tested > 80
+
+
+def _reference_cells(data) -> list[tuple]:
+    """(page, day, engine, answers, citations, cited, weight) the plain way: every page against the answers of
+    its topic that can cite from its publication day, joined to the cited URLs that are the page's own."""
+    from citecast.citations.report.metrics import pages_frame, url_frame
+
+    answers = data.answers.filter(pl.col("can_cite")).with_columns(pl.col("observed_at").dt.date().alias("day"))
+    n_urls = data.cited.group_by("observation_id").len("citations")
+    answers = (answers.join(n_urls, left_on="id", right_on="observation_id", how="left")
+               .with_columns(pl.col("citations").fill_null(0)))
+    pages = pages_frame(data.pages)
+    opp = (pages.join(answers, on="topic")
+           .filter(pl.col("published").is_null() | (pl.col("day") >= pl.col("published"))))
+    best = (data.cited.join(url_frame(data.pages), on="normalized_url")
+            .group_by("observation_id", "page").agg(pl.col("position").min()))
+    opp = opp.join(best, left_on=["id", "page"], right_on=["observation_id", "page"], how="left")
+    out = opp.group_by("page", "day", "engine").agg(
+        pl.len().alias("answers"), pl.col("citations").sum(), pl.col("position").is_not_null().sum().alias("cited"),
+        (1.0 / pl.col("position")).fill_null(0.0).sum().alias("weight"))
+    return sorted((r[0], r[1], r[2], r[3], r[4], r[5], round(r[6], 9)) for r in out.iter_rows())
+
+
+@pytest.mark.parametrize("pages,days", [(40, 60), (2500, 700)])  # a dense (page, day, engine) grid; a sparse one
+def test_cells_as_a_plain_join_and_group_by(pages, days):
+    """Cells count hits by bincount over the dense grid, or by hash group-by and join when the grid would be far
+    larger than the rows; both give the plain computation's figures."""
+    from datetime import date, datetime, timedelta, timezone
+
+    from citecast.citations.model import PageRef
+    from citecast.citations.report import ReportData
+    from citecast.citations.report.metrics import cells
+
+    rng = np.random.default_rng(pages)
+    refs = [PageRef(f"p{i}", f"https://ex.com/p{i}", (f"https://ex.com/old/p{i}",) if i % 5 == 0 else (),
+                    f"t{i % 30}", "distribution", date(2026, 1, 1) + timedelta(days=int(rng.integers(0, days))))
+            for i in range(pages)]
+    start = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    answers, cited = [], []
+    for i in range(4000):
+        topic = int(rng.integers(30))
+        answers.append(dict(id=i + 1, engine=["openai", "gemini", "perplexity"][i % 3], topic=f"t{topic}",
+                            query="q", observed_at=start + timedelta(days=int(rng.integers(days)), hours=i % 24),
+                            can_cite=bool(i % 7), brand_mentioned=None))
+        urls = dict.fromkeys(f"https://ex.com/{'old/' if rng.random() < 0.2 else ''}p{topic + 30 * int(rng.integers(pages // 30))}"
+                             if rng.random() < 0.5 else f"https://s{rng.integers(50)}.org/a" for _ in range(rng.integers(1, 5)))
+        cited += [dict(observation_id=i + 1, position=k, normalized_url=u) for k, u in enumerate(urls, 1)]
+    data = ReportData.of(refs, answers, cited)
+    got = cells(data)
+    assert got.filter(pl.col("cited") > 0).height > 50  # pages are cited, some by their previous URL
+    assert sorted((r["page"], r["day"], r["engine"], r["answers"], r["citations"], r["cited"], round(r["weight"], 9))
+                  for r in got.iter_rows(named=True)) == _reference_cells(data)

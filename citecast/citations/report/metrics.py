@@ -130,17 +130,19 @@ def matched_citations(data: ReportData) -> pl.DataFrame:
         lookup[ours] = urls["page_code"].to_numpy()
         page_of = lookup[codes]
         found = page_of >= 0
-        matched = cited.filter(pl.Series(found)).with_columns(pl.Series("page_code", page_of[found], dtype=pl.UInt32))
+        cols = ["observation_id", "position", "row", "page_code"]
+        matched = (cited.select("observation_id", "position", "row")  # the URL columns are not copied along
+                   .filter(pl.Series(found)).with_columns(pl.Series("page_code", page_of[found], dtype=pl.UInt32)))
         # A page with several URLs (previous ones, copies) may be cited twice in one answer: one row per answer
         # and page, grouped on integers. A page with one URL needs no grouping: the ledger keeps a URL once
         # per answer (model.observation_row).
-        several = urls.filter(pl.col("page_code").is_duplicated())["page_code"].unique().implode()
-        once = matched.filter(~pl.col("page_code").is_in(several))
-        grouped = (matched.filter(pl.col("page_code").is_in(several))
-                   .group_by("row", "page_code").agg(pl.col("observation_id").first(), pl.col("position").min()))
-        cols = ["observation_id", "position", "row", "page_code"]
-        out = pl.concat([once.select(cols), grouped.select(cols)])
-        return out.with_columns(names.gather(out["page_code"]).alias("page"))
+        several = np.bincount(urls["page_code"].to_numpy(), minlength=len(names)) > 1
+        twice = several[page_of[found]]
+        if twice.any():
+            grouped = (matched.filter(pl.Series(twice))
+                       .group_by("row", "page_code").agg(pl.col("observation_id").first(), pl.col("position").min()))
+            matched = pl.concat([matched.filter(pl.Series(~twice)), grouped.select(cols)])
+        return matched.with_columns(names.gather(matched["page_code"]).alias("page"))
     return _memo(data, "matched", make)
 
 
@@ -154,7 +156,8 @@ def hits(data: ReportData) -> pl.DataFrame:
     position, row, day, observed_at, engine_code, page_no, published (topics compared as codes)."""
     def make() -> pl.DataFrame:
         _, names = _page_codes(data)
-        pages = (pages_frame(data.pages).with_row_index("page_no")
+        every = pages_frame(data.pages).with_row_index("page_no")
+        pages = (every
                  .join(pl.DataFrame({"page": names, "page_code": pl.int_range(len(names), dtype=pl.UInt32,
                                                                               eager=True)}), on="page")
                  .select("page_code", "page_no", "published",
@@ -169,9 +172,11 @@ def hits(data: ReportData) -> pl.DataFrame:
                 & (answers["topic_code"].to_numpy().astype(np.int64)[rows] == topic_of_page[codes]))
         kept = matched.filter(pl.Series(keep))
         answer = answers.select("day", "observed_at", "engine_code").gather(kept["row"])
-        return (pl.concat([kept.select("observation_id", "page", "position", "row", "page_code"), answer],
-                          how="horizontal")
-                .join(pages.select("page_code", "page_no", "published"), on="page_code").drop("page_code"))
+        # page code -> its row in pages_frame by an array (every kept code has one: its topic matched)
+        page_no = np.zeros(len(names), dtype=np.int64)
+        page_no[pages["page_code"].to_numpy()] = pages["page_no"].to_numpy()
+        page = every.select("page_no", "published").gather(page_no[kept["page_code"].to_numpy()])
+        return pl.concat([kept.select("observation_id", "page", "position", "row"), answer, page], how="horizontal")
     return _memo(data, "hits", make)
 
 
@@ -246,24 +251,47 @@ def cells(data: ReportData) -> pl.DataFrame:
                  .group_by((pl.col("topic_code").cast(pl.Int64) * (1 << 40)  # one integer key: topic, day, engine
                             + (pl.col("day").cast(pl.Int32).cast(pl.Int64) + (1 << 21)) * (1 << 16)
                             + pl.col("engine_code").cast(pl.Int64)).alias("key"))
-                 .agg(pl.col("topic_code", "day", "engine_code").first(), pl.len().alias("answers"),
+                 .agg(pl.col("topic_code", "day", "engine_code", "engine").first(), pl.len().alias("answers"),
                       pl.col("n_urls").sum().alias("citations"))
+                 .sort("key")  # a fixed row order: sums over cells come out the same in every run
                  .drop("key")
                  .with_columns(week=pl.col("day").dt.strftime("%G-W%V")))  # on the few (topic, day, engine) rows
-    engines = answers_by_id(data).select("engine_code", "engine").unique("engine_code")
-    cited = (hits(data).group_by(_cell_key().alias("key"))
-             .agg(pl.len().alias("cited"), (1.0 / pl.col("position")).sum().alias("weight")))
     pages = pages_frame(data.pages).with_row_index("page_no").with_columns(
         pl.col("topic").cast(categorical(data, "topics")).to_physical().alias("topic_code"))
     out = (pages.join(per_topic, on="topic_code", how="inner")
-           .filter(pl.col("published").is_null() | (pl.col("day") >= pl.col("published")))
-           .with_columns(_cell_key().alias("key"))
-           .join(cited, on="key", how="left")
-           .join(engines, on="engine_code")
-           .with_columns(pl.col("cited").fill_null(0).cast(pl.Int64), pl.col("weight").fill_null(0.0),
-                         pl.col("answers").cast(pl.Int64), pl.col("citations").cast(pl.Int64)))
+           .filter(pl.col("published").is_null() | (pl.col("day") >= pl.col("published"))))
+    cited, weight = _cited_per_cell(hits(data), out)
+    out = out.with_columns(pl.Series("cited", cited, dtype=pl.Int64), pl.Series("weight", weight, dtype=pl.Float64),
+                           pl.col("answers").cast(pl.Int64), pl.col("citations").cast(pl.Int64))
     return out.select("page", "topic", "cohort", "updated", "published", "day", "engine", "answers", "citations",
                       "cited", "weight", "week")
+
+
+def _cited_per_cell(found: pl.DataFrame, cells: pl.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Per cell (page_no, day, engine_code) of `cells`: how many of the hits `found` fall in it and the sum of their
+    1/position. Counted by bincount over the dense (page, day, engine) grid when it is not much larger than the
+    rows (the usual case: a few hundred pages, a year of days, a few engines), then read at each cell's index: no
+    group-by and no join of hundreds of thousands of rows. A sparse grid (thousands of pages over years) takes a
+    hash group-by and join instead."""
+    if not found.height or not cells.height:
+        return np.zeros(cells.height, dtype=np.int64), np.zeros(cells.height)
+    parts = [(f["page_no"].to_numpy().astype(np.int64), f["day"].cast(pl.Int32).to_numpy().astype(np.int64),
+              f["engine_code"].to_numpy().astype(np.int64)) for f in (found, cells)]
+    first_day = min(int(p[1].min()) for p in parts)
+    days = max(int(p[1].max()) for p in parts) - first_day + 1
+    engines = max(int(p[2].max()) for p in parts) + 1
+    size = (max(int(p[0].max()) for p in parts) + 1) * days * engines
+    if size > 4 * (found.height + cells.height) + 1_000_000:
+        counts = (found.group_by(_cell_key().alias("key"))
+                  .agg(pl.len().alias("cited"), (1.0 / pl.col("position")).sum().alias("weight")))
+        joined = cells.select(_cell_key().alias("key")).join(counts, on="key", how="left", maintain_order="left")
+        return joined["cited"].fill_null(0).to_numpy(), joined["weight"].fill_null(0.0).to_numpy()
+    (hit_page, hit_day, hit_engine), (page, day, engine) = parts
+    hit_cell = (hit_page * days + hit_day - first_day) * engines + hit_engine
+    cell = (page * days + day - first_day) * engines + engine
+    cited = np.bincount(hit_cell, minlength=size)
+    weight = np.bincount(hit_cell, weights=1.0 / found["position"].to_numpy(), minlength=size)
+    return cited[cell], weight[cell]
 
 
 def recent_citing(data: ReportData, per_page: int) -> pl.DataFrame:

@@ -98,18 +98,18 @@ def page_timings(data: ReportData, since: datetime | None) -> dict[str, PageTimi
         if link.page and link.first_seen and (link.page not in first_link or link.first_seen < first_link[link.page]):
             first_link[link.page] = link.first_seen
     starts = {p.slug: _start(p, data.first_distribution.get(p.slug), first_link.get(p.slug)) for p in data.pages}
-    clocks = pl.DataFrame({"page": [p.slug for p in data.pages],
-                           "published_at": [_day(p.published) if p.published else None for p in data.pages],
+    # one row per page in data.pages' order, which is the order hits number pages in (page_no): a gather, not a join
+    clocks = pl.DataFrame({"published_at": [_day(p.published) if p.published else None for p in data.pages],
                            "start": [starts[p.slug][0] for p in data.pages]},
-                          schema={"page": pl.String, "published_at": pl.Datetime("us", "UTC"),
-                                  "start": pl.Datetime("us", "UTC")})
+                          schema={"published_at": pl.Datetime("us", "UTC"), "start": pl.Datetime("us", "UTC")})
+    cited = hits(data).select("page_no", "observed_at")
     # Per page: its first citation since publication, and its first at or after its start (one pass, in polars).
-    firsts = (hits(data).select("page", "observed_at").join(clocks, on="page")
+    firsts = (pl.concat([cited, clocks.gather(cited["page_no"])], how="horizontal")
               .filter(pl.col("published_at").is_null() | (pl.col("observed_at") >= pl.col("published_at")))
-              .group_by("page").agg(pl.col("observed_at").min().alias("first_valid"),
-                                    pl.col("observed_at").filter(pl.col("observed_at") >= pl.col("start")).min()
-                                    .alias("first_after")))
-    found = {r["page"]: (r["first_valid"], r["first_after"]) for r in firsts.to_dicts()}
+              .group_by("page_no").agg(pl.col("observed_at").min().alias("first_valid"),
+                                       pl.col("observed_at").filter(pl.col("observed_at") >= pl.col("start")).min()
+                                       .alias("first_after")))
+    found = {data.pages[no].slug: (first_valid, first_after) for no, first_valid, first_after in firsts.iter_rows()}
     out = {}
     for page in data.pages:
         start, kind = starts[page.slug]
