@@ -49,6 +49,11 @@ def url_frame(pages: Sequence[PageRef], copies: Mapping[str, tuple[str, str]] | 
                         schema={"normalized_url": pl.String, "page": pl.String})
 
 
+def own_urls(data: ReportData) -> pl.DataFrame:
+    """url_frame of the report's pages and copies, normalised once per report (several tables need it)."""
+    return _memo(data, "own_urls", lambda: url_frame(data.pages, data.copies))
+
+
 def _memo(data: ReportData, key: str, make):
     """Frames several tables share are computed once per report (a million answers: seconds each)."""
     if key not in data.memo:
@@ -80,7 +85,9 @@ def cited_rows(data: ReportData) -> pl.DataFrame:
         ids = _answers_in_id_order(data)["id"].to_numpy()
         obs = data.cited["observation_id"].to_numpy()
         if len(ids) and ids[-1] - ids[0] == len(ids) - 1:  # consecutive ids (the usual ledger): row = id - first
-            rows = np.clip(obs - ids[0], 0, len(ids) - 1)
+            rows = obs - ids[0]
+            if len(rows) and (rows.min() < 0 or rows.max() >= len(ids)):  # URLs of answers outside the window
+                rows = np.clip(rows, 0, len(ids) - 1)
         else:
             rows = np.minimum(np.searchsorted(ids, obs), max(len(ids) - 1, 0))
         frame = data.cited.with_columns(pl.Series("row", rows, dtype=pl.Int64),
@@ -110,7 +117,7 @@ def answers_by_id(data: ReportData) -> pl.DataFrame:
 def _page_codes(data: ReportData) -> tuple[pl.DataFrame, pl.Series]:
     """Our URLs as the report's categorical with a page code, and the page names by code."""
     def make() -> tuple[pl.DataFrame, pl.Series]:
-        urls = url_frame(data.pages, data.copies)
+        urls = own_urls(data)
         names = urls["page"].unique(maintain_order=True)
         codes = pl.DataFrame({"page": names, "page_code": pl.int_range(len(names), dtype=pl.UInt32, eager=True)})
         return urls.join(codes, on="page").select(
@@ -190,22 +197,21 @@ def topic_url_counts(data: ReportData) -> pl.DataFrame:
     def make() -> pl.DataFrame:
         answers, cited = answers_by_id(data), cited_rows(data)
         rows = cited["row"].to_numpy()
-        topics = answers["topic"].cast(categorical(data, "topics")).to_physical().to_numpy().astype(np.int64)
-        key = topics[rows] << 32 | cited["url"].to_physical().to_numpy().astype(np.int64)
-        key = key[answers["can_cite"].to_numpy()[rows]]
-        size = int(key.max() >> 32) + 1 if len(key) else 0
-        codes = int(cited["url"].to_physical().max() or 0) + 1 if len(key) else 0
-        if size * codes <= 4 * len(key) + 1_000_000:  # dense codes: a count per (topic, URL) cell, no hashing
-            counts = np.bincount((key >> 32) * codes + (key & 0xFFFFFFFF), minlength=size * codes)
+        citing = answers["can_cite"].to_numpy()[rows]
+        topic = answers["topic_code"].to_numpy()[rows[citing]].astype(np.int64)
+        url = cited["url"].to_physical().to_numpy()[citing].astype(np.int64)
+        size = int(topic.max()) + 1 if len(topic) else 0
+        codes = int(url.max()) + 1 if len(url) else 0
+        if size * codes <= 4 * len(url) + 1_000_000:  # dense codes: a count per (topic, URL) cell, no hashing
+            counts = np.bincount(topic * codes + url, minlength=size * codes)
             cells = np.flatnonzero(counts)
             found = pl.DataFrame({"topic_code": (cells // codes).astype(np.uint32),
                                   "url_code": (cells % codes).astype(np.uint32), "answers": counts[cells]})
         else:
-            found = (pl.DataFrame({"key": key}).group_by("key").len("answers")
+            found = (pl.DataFrame({"key": topic << 32 | url}).group_by("key").len("answers")
                      .select((pl.col("key") // (1 << 32)).cast(pl.UInt32).alias("topic_code"),
                              (pl.col("key") % (1 << 32)).cast(pl.UInt32).alias("url_code"), "answers"))
-        names = answers["topic"].unique().cast(categorical(data, "topics"))
-        topic_names = pl.DataFrame({"topic_code": names.to_physical(), "topic": names.cast(pl.String)})
+        topic_names = answers.select("topic_code", "topic").unique("topic_code")  # hashes codes, not 1M strings
         return (found.join(topic_names, on="topic_code").join(distinct_urls(data), on="url_code")
                 .select("topic", "normalized_url", pl.col("answers").cast(pl.UInt32), "domain", "page"))
     return _memo(data, "topic_url_counts", make)
@@ -218,7 +224,7 @@ def distinct_urls(data: ReportData) -> pl.DataFrame:
         return (pl.DataFrame({"url_code": urls.to_physical(), "normalized_url": urls.cast(pl.String)})
                 # normalised URLs are https://host[:port]/..., host lower case without www.: the host is the domain
                 .with_columns(pl.col("normalized_url").str.extract(r"^https?://([^/:?#]+)", 1).alias("domain"))
-                .join(url_frame(data.pages, data.copies), on="normalized_url", how="left"))
+                .join(own_urls(data), on="normalized_url", how="left"))
     return _memo(data, "distinct_urls", make)
 
 
