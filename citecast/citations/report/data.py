@@ -141,7 +141,7 @@ def _read(sql: str, conn: Any, schema: dict[str, Any], params: dict[str, Any] | 
 
 
 # SQLAlchemy's DateTime on SQLite: "2026-05-10 14:30:00.000000", always six digits of fraction. polars
-# parses that exact form on a fast path (a million rows: 0.08 s); "%.f" (any fraction, or none) takes
+# parses that exact form on a fast path (a million rows: 0.04 s); "%.f" (any fraction, or none) takes
 # 0.3 s; inferring the format about as long.
 SQLITE_TIMES = ("%Y-%m-%d %H:%M:%S.%6f", "%Y-%m-%d %H:%M:%S%.f")
 
@@ -149,7 +149,9 @@ SQLITE_TIMES = ("%Y-%m-%d %H:%M:%S.%6f", "%Y-%m-%d %H:%M:%S%.f")
 def _text_times(col: pl.Series) -> pl.Series:
     """Times stored as text, as UTC: SQLAlchemy's format when every row has it, else polars' own inference."""
     for fmt in SQLITE_TIMES:
-        parsed = col.str.to_datetime(fmt, time_zone="UTC", time_unit="us", strict=False)
+        # no cache: it hashes every string to parse each distinct one once, and answer times are nearly all
+        # distinct (a million rows: 0.077 s with it, 0.038 s without)
+        parsed = col.str.to_datetime(fmt, time_zone="UTC", time_unit="us", strict=False, cache=False)
         if parsed.null_count() == col.null_count():
             return parsed
     return col.str.to_datetime(time_zone="UTC", time_unit="us")
