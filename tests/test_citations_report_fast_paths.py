@@ -4,7 +4,10 @@
   strata = topic, Efron ties, late entries;
 - times stored as text: the fixed-format parses against polars' inference, and its fallback;
 - share of voice: the (topic, URL) counts by bincount over dense codes, and by hash when sparse, against
-  a plain join and group-by.
+  a plain join and group-by;
+- the permutation test's within-topic centring against the pseudo-inverse projection (the same p);
+- page cells (hits by bincount over a dense grid, by hash when sparse; a page cited by two of its URLs in one
+  answer counted once at its best position) against a plain join and group-by.
 """
 
 from __future__ import annotations
@@ -186,6 +189,10 @@ def test_cells_as_a_plain_join_and_group_by(pages, days):
                             can_cite=bool(i % 7), brand_mentioned=None))
         urls = dict.fromkeys(f"https://ex.com/{'old/' if rng.random() < 0.2 else ''}p{topic + 30 * int(rng.integers(pages // 30))}"
                              if rng.random() < 0.5 else f"https://s{rng.integers(50)}.org/a" for _ in range(rng.integers(1, 5)))
+        if topic % 5 == 0 and i % 3 == 0:  # one page cited by both its URLs in one answer: counted once, best position
+            x = topic + 30 * int(rng.integers(pages // 30))
+            both = [f"https://ex.com/old/p{x}", f"https://ex.com/p{x}"]
+            urls = dict.fromkeys([*urls, *(both if i % 2 else both[::-1])])
         cited += [dict(observation_id=i + 1, position=k, normalized_url=u) for k, u in enumerate(urls, 1)]
     data = ReportData.of(refs, answers, cited)
     got = cells(data)

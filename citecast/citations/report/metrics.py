@@ -136,20 +136,25 @@ def matched_citations(data: ReportData) -> pl.DataFrame:
         lookup = np.full(max(int(codes.max(initial=0)), int(ours.max(initial=0))) + 1, -1, dtype=np.int64)
         lookup[ours] = urls["page_code"].to_numpy()
         page_of = lookup[codes]
-        found = page_of >= 0
-        cols = ["observation_id", "position", "row", "page_code"]
-        matched = (cited.select("observation_id", "position", "row")  # the URL columns are not copied along
-                   .filter(pl.Series(found)).with_columns(pl.Series("page_code", page_of[found], dtype=pl.UInt32)))
+        at = np.flatnonzero(page_of >= 0)  # the cited rows that are ours, in order: numpy gathers, no frame filter
+        code = page_of[at]
         # A page with several URLs (previous ones, copies) may be cited twice in one answer: one row per answer
-        # and page, grouped on integers. A page with one URL needs no grouping: the ledger keeps a URL once
-        # per answer (model.observation_row).
+        # and page, its best position. A page with one URL needs no grouping: the ledger keeps a URL once per
+        # answer (model.observation_row).
         several = np.bincount(urls["page_code"].to_numpy(), minlength=len(names)) > 1
-        twice = several[page_of[found]]
+        twice = several[code]
         if twice.any():
-            grouped = (matched.filter(pl.Series(twice))
-                       .group_by("row", "page_code").agg(pl.col("observation_id").first(), pl.col("position").min()))
-            matched = pl.concat([matched.filter(pl.Series(~twice)), grouped.select(cols)])
-        return matched.with_columns(names.gather(matched["page_code"]).alias("page"))
+            maybe = at[twice]
+            key = cited["row"].to_numpy()[maybe] * len(names) + code[twice]
+            order = np.lexsort((cited["position"].to_numpy()[maybe], key))  # by answer and page, best position first
+            best = np.ones(len(order), dtype=bool)
+            best[1:] = key[order][1:] != key[order][:-1]
+            at = np.concatenate([at[~twice], maybe[order[best]]])
+            code = page_of[at]
+        matched = pl.DataFrame({name: cited[name].to_numpy()[at] for name in ("observation_id", "position", "row")},
+                               schema={"observation_id": pl.Int64, "position": pl.Int64, "row": pl.Int64})
+        return matched.with_columns(pl.Series("page_code", code, dtype=pl.UInt32),
+                                    names.gather(pl.Series(code, dtype=pl.UInt32)).alias("page"))
     return _memo(data, "matched", make)
 
 
