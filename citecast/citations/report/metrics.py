@@ -84,9 +84,11 @@ def cited_rows(data: ReportData) -> pl.DataFrame:
     def make() -> pl.DataFrame:
         ids = _answers_in_id_order(data)["id"].to_numpy()
         obs = data.cited["observation_id"].to_numpy()
+        in_range = False
         if len(ids) and ids[-1] - ids[0] == len(ids) - 1:  # consecutive ids (the usual ledger): row = id - first
             rows = obs - ids[0]
-            if len(rows) and (rows.min() < 0 or rows.max() >= len(ids)):  # URLs of answers outside the window
+            in_range = not len(rows) or (rows.min() >= 0 and rows.max() < len(ids))
+            if not in_range:  # URLs of answers outside the window
                 rows = np.clip(rows, 0, len(ids) - 1)
         else:
             rows = np.minimum(np.searchsorted(ids, obs), max(len(ids) - 1, 0))
@@ -94,6 +96,8 @@ def cited_rows(data: ReportData) -> pl.DataFrame:
                                         pl.col("normalized_url").cast(categorical(data)).alias("url"))
         if len(ids) == 0:
             return frame.clear()
+        if in_range:  # sorted unique ids from first to last: every id in that range is an answer's
+            return frame
         found = ids[rows] == obs
         return frame if found.all() else frame.filter(pl.Series(found))  # a URL of an answer outside the window
     return _memo(data, "cited_rows", make)
@@ -236,8 +240,10 @@ def _code_names(frame: pl.DataFrame, code: str, name: str) -> pl.DataFrame:
 def distinct_urls(data: ReportData) -> pl.DataFrame:
     """(url_code, normalized_url, domain, page) once per distinct cited URL; page is null for no page of ours."""
     def make() -> pl.DataFrame:
-        urls = cited_rows(data)["url"].unique()
-        return (pl.DataFrame({"url_code": urls.to_physical(), "normalized_url": urls.cast(pl.String)})
+        cited = cited_rows(data)
+        urls = _code_names(pl.DataFrame({"url_code": cited["url"].to_physical(),
+                                         "normalized_url": cited["normalized_url"]}), "url_code", "normalized_url")
+        return (urls
                 # normalised URLs are https://host[:port]/..., host lower case without www.: the host is the domain
                 .with_columns(pl.col("normalized_url").str.extract(r"^https?://([^/:?#]+)", 1).alias("domain"))
                 .join(own_urls(data), on="normalized_url", how="left"))
