@@ -29,7 +29,7 @@ import polars as pl
 from citecast.citations.model import PageRef
 from citecast.citations.report.data import ReportData
 from citecast.citations.report.metrics import citing_answers, hits
-from citecast.citations.report.numeric import NoFiniteEstimate, cox_efron, holm, kaplan_meier, logrank
+from citecast.citations.report.numeric import cox_efron, holm, kaplan_meier, logrank
 from citecast.citations.report.statistics import Rules
 
 DAY = 86400.0
@@ -225,9 +225,6 @@ def compare_survival(rows: list[tuple[str, str, float, bool, float]], a: str, b:
         c.logrank_p = logrank(frame["duration"][in_a], frame["duration"][~in_a], frame["event"][in_a],
                               frame["event"][~in_a])
     return c
-
-
-CoxNotConverged = NoFiniteEstimate
 
 
 def cox_within_topic(frame: Any) -> tuple[float, float, float, float]:
