@@ -105,10 +105,8 @@ def _run_flow(options, verbose: bool, progress: "_Progress") -> dict:
     prefect_env(verbose)
     if not os.environ.get("PREFECT_API_URL"):
         progress.status("Starting Prefect (a temporary local server; the very first start takes up to a minute)…")
-    from citecast.distribution.form import ALL_DUE, AS_CONFIGURED, THIS_WEEK, check_week
-
-    check_week(options.week)  # a malformed --week fails here, in our words, before Prefect starts
-    from citecast.flows.distribute import weekly_distribution
+    from citecast.distribution.form import ALL_DUE, AS_CONFIGURED, THIS_WEEK
+    from citecast.flows.distribute import weekly_distribution  # `run` checked --week before Prefect starts
 
     return weekly_distribution(
         pages=options.pages or [ALL_DUE], channels=options.channels or [AS_CONFIGURED], dry_run=options.dry_run,
