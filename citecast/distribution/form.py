@@ -64,7 +64,8 @@ def check_pages_shape(values: list[str] | None) -> list[str] | None:
 
 def unknown_pages(requested: list[str] | None, known: list[str], shown: int = 12) -> str | None:
     """The error for slugs the site does not have, naming the valid ones (closest first), or None."""
-    missing = [s for s in requested or [] if s not in set(known)]
+    have = set(known)
+    missing = [s for s in requested or [] if s not in have]
     if not missing:
         return None
     parts = []
