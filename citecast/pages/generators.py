@@ -112,8 +112,8 @@ def _with_config_dir(config: dict[str, Any], main: Path) -> dict[str, Any]:
         if not isinstance(target, dict):
             continue
         if sub:
-            target.setdefault(sub, {}).update(data) if isinstance(target.get(sub, {}), dict) else None
-        else:
+            target = target.setdefault(sub, {})
+        if isinstance(target, dict):
             target.update(data)
     return merged
 
