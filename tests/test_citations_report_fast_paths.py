@@ -100,10 +100,14 @@ def test_topic_url_counts_as_a_plain_group_by(topics):
              for a in answers for k, u in enumerate(dict.fromkeys(
                  f"https://s{rng.integers(40)}.org/{rng.integers(900 if topics > 3 else 20)}"
                  for _ in range(rng.integers(1, 4))))]
+    if not any(c["observation_id"] == 13 and c["normalized_url"] == "https://s1.org/1" for c in cited):
+        cited.append(dict(observation_id=13, position=9, normalized_url="https://s1.org/1"))  # our page, cited
     data = ReportData.of([PageRef("a", "https://s1.org/1", (), "t0", "distribution")], answers, cited)
     got = topic_url_counts(data)
     assert sorted(got.select("topic", "normalized_url", "answers").iter_rows()) == _reference_counts(data)
-    assert set(got.filter(pl.col("normalized_url") == "https://s1.org/1")["page"].to_list()) <= {"a"}
+    own = got.filter(pl.col("normalized_url") == "https://s1.org/1")
+    assert own.height > 0 and own["page"].to_list() == ["a"] * own.height  # the page's URL maps to it
+    assert got["page"].null_count() == got.height - own.height  # and no other URL maps to a page
 
 
 def _fwl_permutation_p(treat, y, topics, n, seed):
