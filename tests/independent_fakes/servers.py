@@ -119,6 +119,17 @@ class Platform:
                 self.faults["read:empty_page"] += 1
         return hit
 
+    def token_call(self) -> int | None:
+        """Count a token call (Reddit access_token, Bluesky createSession): its number, or None for
+        every `token_every`-th, which the fake answers 503."""
+        with self.lock:
+            self.calls["token"] += 1
+            n = self.calls["token"]
+            if n % self.mix.token_every == 0:
+                self.faults["token:503"] += 1
+                return None
+        return n
+
     def note(self, **entry) -> None:
         with self.lock:
             self.journal.append({"at": round(time.time(), 3), **entry})
@@ -295,14 +306,10 @@ class RedditHandler(Handler):
         path = urlsplit(self.path).path
         form = {k: v[0] for k, v in parse_qs(self.body().decode()).items()}
         if path == "/api/v1/access_token":
-            with p.lock:
-                p.calls["token"] += 1
-                nth = p.calls["token"] % p.mix.token_every == 0
-                if nth:
-                    p.faults["token:503"] += 1
-            if nth:
+            n = p.token_call()
+            if n is None:
                 return self.send(503, raw=b"<html>upstream connect error</html>", ctype="text/html")
-            return self.send(200, {"access_token": f"tok{p.calls['token']}", "token_type": "bearer",
+            return self.send(200, {"access_token": f"tok{n}", "token_type": "bearer",
                                    "expires_in": 3600, "scope": "*"})
         if path.rstrip("/") != "/api/submit":
             return self.send(404, {"message": "Not Found", "error": 404})
@@ -556,12 +563,7 @@ class BlueskyHandler(Handler):
         payload = json.loads(self.body() or b"{}")
         method = self.xrpc()
         if method == "com.atproto.server.createSession":
-            with p.lock:
-                p.calls["token"] += 1
-                nth = p.calls["token"] % p.mix.token_every == 0
-                if nth:
-                    p.faults["token:503"] += 1
-            if nth:
+            if p.token_call() is None:
                 return self.send(503, raw=b"upstream unavailable", ctype="text/plain")
             return self.send(200, {"did": self.DID, "handle": self.HANDLE, "accessJwt": _jwt(self.DID, 7200),
                                    "refreshJwt": _jwt(self.DID, 86400 * 60), "active": True})
