@@ -223,7 +223,7 @@ class BlueskyChannel(Channel):
                     value.get("createdAt") if isinstance(value, dict) else None)
                 when = _parse_time(created)
                 whens.append(when or after)
-                if text == post.parts[0] and (when is None or when >= after):
+                if text == post.parts[0] and (when is None or when >= after) and not ticket.taken(rec.uri):
                     hits.append((when or after, rec.uri))
             cursor = page.cursor
             if not cursor or not page.records or min(whens) < after:

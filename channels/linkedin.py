@@ -175,7 +175,8 @@ class LinkedInChannel(Channel):
             elements = self.read_retrying(lambda: self._page(path, doing))
             for el in elements:
                 created = datetime.fromtimestamp(el.get("createdAt", 0) / 1000, timezone.utc)
-                if created >= after and _norm(el.get("commentary", "")) == want:
+                # a post the ledger records for another event (the same words) is not this one
+                if created >= after and _norm(el.get("commentary", "")) == want and not ticket.taken(el["id"]):
                     hits.append((created, el["id"]))
             oldest = min((el.get("lastModifiedAt") or el.get("createdAt", 0) for el in elements), default=0)
             # A page may hold fewer than asked: only an empty one ends the listing.

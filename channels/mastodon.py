@@ -155,7 +155,8 @@ class MastodonChannel(Channel):
             page = self.read_retrying(lambda: self._read(
                 doing, api.account_statuses, me["id"], limit=40, max_id=max_id, exclude_reblogs=True))
             for s in page:
-                if _norm(_plain(s.get("content") or "")) == want and _created(s) >= after:
+                if (_norm(_plain(s.get("content") or "")) == want and _created(s) >= after
+                        and not ticket.taken(str(s["id"]))):  # another event's status with the same words
                     hits.append((int(s["id"]), str(s["id"]), s.get("url") or s.get("uri")))
             if not page or min(_created(s) for s in page) < after:
                 break  # newest first: the rest is older than the attempt

@@ -179,7 +179,7 @@ class RedditChannel(Channel):
                 if (sub and str(s.subreddit).lower() != sub) or s.title != (post.title or ""):
                     continue
                 same = s.url == post.link if kind == "link" else " ".join((s.selftext or "").split()) == body
-                if same and datetime.fromtimestamp(s.created_utc, timezone.utc) >= after:
+                if same and datetime.fromtimestamp(s.created_utc, timezone.utc) >= after and not ticket.taken(s.id):
                     found.append((s.created_utc, s.id, s.permalink))
             after_name = listing.after
             # Newest first: the listing ended (no cursor), or it has passed the attempt time. A page may come

@@ -81,3 +81,14 @@ def test_lookup_without_page_options_matches_title_and_body(fake, reddit):
     bare = Post(channel="reddit", parts=post.parts, link=LINK, title=post.title)  # as rebuilt from the ledger
     found = reddit.lookup(bare, t)
     assert found and found.id == fake.posts[0]["id"]
+
+
+def test_lookup_passes_over_the_same_words_the_ledger_records_for_another_event(fake, reddit):
+    post = post_of(reddit, {"subreddit": "SEO"})
+    other = reddit.publish(post, ticket(reddit, "page:reddit:2026-W48:0"))  # a forced repost's first copy
+    fake.fail_next("drop_after_store")
+    t = ticket(reddit, "page:reddit:2026-W48:1", taken=lambda platform_id: platform_id == other.id)
+    with pytest.raises(Unconfirmed):
+        reddit.publish(post, t)
+    ours = next(p["id"] for p in fake.posts if p["id"] != other.id)
+    assert reddit.lookup(post, t).id == ours  # not the older copy, which is the other event's
