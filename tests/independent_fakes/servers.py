@@ -190,6 +190,24 @@ class Handler(BaseHTTPRequestHandler):
             pass
         self.connection.close()
 
+    def land(self, fault: str | None, make, bad_gateway) -> Stored | None:
+        """Store the write as its fault says: None when the answer has been given already (a 502 by
+        `bad_gateway()` with the post landing later, or a connection reset after storing it)."""
+        p = self.platform
+        def late():
+            post = p.store(make)
+            p.note(text=post.text[:70], late_stored=post.id)
+        if fault == "late_after_502":
+            p.later(late)
+            bad_gateway()
+            return None
+        post = p.store(make)
+        p.note(text=post.text[:70], stored=post.id)
+        if fault == "reset_after_store":
+            self.reset()
+            return None
+        return post
+
     def common_read_fault(self, limited_headers: dict) -> bool:
         kind = self.platform.read_fault()
         if kind == "500":
@@ -245,13 +263,9 @@ class XHandler(Handler):
             conv = parent.extra["conversation_id"] if parent else str(i)
             return Stored(str(i), text, now, visible, {"reply_to": str(reply_to) if reply_to else None,
                                                        "conversation_id": conv})
-        if fault == "late_after_502":
-            p.later(lambda: p.note(text=text[:70], late_stored=p.store(make).id))
-            return self.send(502, {"title": "Bad Gateway", "status": 502})
-        post = p.store(make)
-        p.note(text=text[:70], stored=post.id)
-        if fault == "reset_after_store":
-            return self.reset()
+        post = self.land(fault, make, lambda: self.send(502, {"title": "Bad Gateway", "status": 502}))
+        if post is None:
+            return
         self.send(201, {"data": {"id": post.id, "text": text, "edit_history_tweet_ids": [post.id]}})
 
     def do_GET(self):
@@ -324,12 +338,9 @@ class RedditHandler(Handler):
             sid = format(i, "x")
             return Stored(sid, form.get("text", ""), now, visible,
                           {"title": form.get("title", ""), "subreddit": sub, "url": form.get("url")})
-        if fault == "late_after_502":
-            p.later(lambda: p.store(make))
-            return self.send(502, raw=b"<html>bad gateway</html>", ctype="text/html")
-        post = p.store(make)
-        if fault == "reset_after_store":
-            return self.reset()
+        post = self.land(fault, make, lambda: self.send(502, raw=b"<html>bad gateway</html>", ctype="text/html"))
+        if post is None:
+            return
         link = f"https://www.reddit.com/r/{sub}/comments/{post.id}/x/"
         self.send(200, {"json": {"errors": [], "data": {"id": post.id, "name": f"t3_{post.id}", "url": link,
                                                         "drafts_count": 0}}})
@@ -419,12 +430,9 @@ class LinkedInHandler(Handler):
         def make(i, now, visible):
             return Stored(f"urn:li:share:{7_000_000_000 + i}", text, now, visible, {"author": payload.get("author"),
                                   "link": ((payload.get("content") or {}).get("article") or {}).get("source")})
-        if fault == "late_after_502":
-            p.later(lambda: p.store(make))
-            return self.send(502, {"status": 502, "message": "Bad Gateway"})
-        post = p.store(make)
-        if fault == "reset_after_store":
-            return self.reset()
+        post = self.land(fault, make, lambda: self.send(502, {"status": 502, "message": "Bad Gateway"}))
+        if post is None:
+            return
         self.send(201, raw=b"", headers={"x-restli-id": post.id, "x-linkedin-id": post.id})
 
     def do_GET(self):
@@ -508,12 +516,9 @@ class MastodonHandler(Handler):
             return self.send(503, raw=b"<html>503 Service Unavailable</html>", ctype="text/html")
         def make(i, now, visible):
             return Stored(str(110_000_000_000 + i), form.get("status", ""), now, visible, {"key": key})
-        if fault == "late_after_502":
-            p.later(lambda: p.store(make))
-            return self.send(502, raw=b"<html>502 Bad Gateway</html>", ctype="text/html")
-        post = p.store(make)
-        if fault == "reset_after_store":
-            return self.reset()
+        post = self.land(fault, make, lambda: self.send(502, raw=b"<html>502 Bad Gateway</html>", ctype="text/html"))
+        if post is None:
+            return
         self.send(200, self.status_json(post))
 
     def do_GET(self):
@@ -586,12 +591,9 @@ class BlueskyHandler(Handler):
             return Stored(f"at://{self.DID}/app.bsky.feed.post/{rkey}", record.get("text", ""), now, visible,
                           {"rkey": rkey, "record": record,
                            "link": ((record.get("embed") or {}).get("external") or {}).get("uri")})
-        if fault == "late_after_502":
-            p.later(lambda: p.store(make))
-            return self.send(502, raw=b"bad gateway", ctype="text/plain")
-        post = p.store(make)
-        if fault == "reset_after_store":
-            return self.reset()
+        post = self.land(fault, make, lambda: self.send(502, raw=b"bad gateway", ctype="text/plain"))
+        if post is None:
+            return
         self.send(200, {"uri": post.id, "cid": self.CID, "validationStatus": "valid"})
 
     def do_GET(self):
