@@ -30,7 +30,9 @@ def _warm() -> None:
         for module in cls.client_modules:
             __import__(module)
     import atproto_client.models  # noqa: F401 - models load lazily on first use
-    import twitter_text  # noqa: F401
+    from citecast.tweet_text import load as load_twitter_text
+
+    load_twitter_text()  # as the CLI imports it (no pkg_resources, lazy patterns), not a plain import
 
 
 def _child(request: dict) -> None:
